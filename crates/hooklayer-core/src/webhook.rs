@@ -1,0 +1,276 @@
+//! Webhooks: status, protocol version, secret, and the registration body parser (SPEC §3).
+
+use crate::event_type::EventType;
+use crate::ids::{AppId, WebhookId};
+use crate::target_url::{TargetRules, TargetUrl};
+use crate::time::Timestamp;
+use crate::validation::PropertyError;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::str::FromStr;
+
+/// Largest `config`, serialized, in bytes.
+pub const MAX_CONFIG_BYTES: usize = 16 * 1024;
+/// Secret length bounds, in characters.
+pub const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=512;
+
+/// The three Layer webhook states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WebhookStatus {
+    /// Registered or re-activated; waiting for the verification handshake.
+    Unverified,
+    /// Verified; receives events.
+    Active,
+    /// Failed verification, exhausted a delivery, or deactivated by its user.
+    Inactive,
+}
+
+impl WebhookStatus {
+    pub const ALL: [WebhookStatus; 3] = [WebhookStatus::Unverified, WebhookStatus::Active, WebhookStatus::Inactive];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookStatus::Unverified => "unverified",
+            WebhookStatus::Active => "active",
+            WebhookStatus::Inactive => "inactive",
+        }
+    }
+
+    /// Parses a stored status.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// The `status_reason` set by `deactivate`.
+pub const DEACTIVATED_BY_USER: &str = "Deactivated by User";
+
+/// Protocol version chosen at registration; fixes the delivery `content-type` and `user-agent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookVersion {
+    V1,
+    V2,
+}
+
+impl WebhookVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookVersion::V1 => "1.0",
+            WebhookVersion::V2 => "2.0",
+        }
+    }
+
+    /// `layer-webhooks/<version>`
+    pub fn user_agent(self) -> String {
+        format!("layer-webhooks/{}", self.as_str())
+    }
+
+    /// `application/vnd.layer.webhooks+json; version=<version>`
+    pub fn content_type(self) -> String {
+        format!("application/vnd.layer.webhooks+json; version={}", self.as_str())
+    }
+}
+
+impl FromStr for WebhookVersion {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "1.0" => Ok(WebhookVersion::V1),
+            "2.0" => Ok(WebhookVersion::V2),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A signing secret. `Debug` never shows it; only signing code calls [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a stored secret.
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+    /// The secret's text, for signing and storage only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A webhook as stored.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub app: AppId,
+    pub version: WebhookVersion,
+    pub target_url: TargetUrl,
+    pub events: Vec<EventType>,
+    pub secret: Secret,
+    /// Echoed in every delivery body when non-empty.
+    pub config: Map<String, Value>,
+    pub status: WebhookStatus,
+    pub status_reason: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A validated registration body.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    pub version: WebhookVersion,
+    pub target_url: TargetUrl,
+    pub events: Vec<EventType>,
+    pub secret: Secret,
+    pub config: Map<String, Value>,
+}
+
+impl Registration {
+    /// Validates a registration body in the SPEC's order: version, target_url, events, secret,
+    /// config. The first failure answers. Unknown keys are ignored.
+    pub fn parse(body: &Map<String, Value>, rules: &TargetRules) -> Result<Self, PropertyError> {
+        let version = match required(body, "version")? {
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| PropertyError::invalid("version", "The version property must be \"1.0\" or \"2.0\"."))?;
+
+        let target_url = match required(body, "target_url")? {
+            Value::String(s) => TargetUrl::parse(s, rules)?,
+            _ => return Err(PropertyError::invalid("target_url", "The target_url property must be an https URL.")),
+        };
+
+        let events = parse_events(required(body, "events")?)?;
+
+        let secret = match required(body, "secret")? {
+            Value::String(s) if SECRET_LEN.contains(&s.chars().count()) => Secret(s.clone()),
+            _ => {
+                return Err(PropertyError::invalid(
+                    "secret",
+                    "The secret property must be a string of 16 to 512 characters.",
+                ))
+            }
+        };
+
+        let config = match body.get("config") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => {
+                let size = serde_json::to_vec(map).map(|v| v.len()).unwrap_or(usize::MAX);
+                if size > MAX_CONFIG_BYTES {
+                    return Err(PropertyError::invalid("config", "The config property must be at most 16 KiB."));
+                }
+                map.clone()
+            }
+            Some(_) => return Err(PropertyError::invalid("config", "The config property must be a JSON object.")),
+        };
+
+        Ok(Self { version, target_url, events, secret, config })
+    }
+}
+
+/// The value of a required key: absent or `null` is `missing_property`.
+fn required<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a Value, PropertyError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Err(PropertyError::missing(key)),
+        Some(v) => Ok(v),
+    }
+}
+
+fn parse_events(value: &Value) -> Result<Vec<EventType>, PropertyError> {
+    let invalid = |msg: String| PropertyError::invalid("events", msg);
+    let Value::Array(items) = value else {
+        return Err(invalid("The events property must be an array of event types.".into()));
+    };
+    if items.is_empty() {
+        return Err(invalid("The events property must name at least one event type.".into()));
+    }
+    let mut events = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::String(name) = item else {
+            return Err(invalid("The events property must be an array of event types.".into()));
+        };
+        let ty: EventType = name
+            .parse()
+            .map_err(|_| invalid(format!("The events property names an unknown event type: {}.", truncate(name, 64))))?;
+        if events.contains(&ty) {
+            return Err(invalid(format!("The events property names {ty} twice.")));
+        }
+        events.push(ty);
+    }
+    Ok(events)
+}
+
+/// At most `max` characters of user input, for quoting it in a message.
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validation::PropertyErrorKind::{Invalid, Missing};
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<Registration, PropertyError> {
+        Registration::parse(v.as_object().unwrap(), &TargetRules::default())
+    }
+
+    fn seed() -> Value {
+        json!({"version": "2.0", "target_url": "https://mydomain.com/my-webhook-endpoint",
+               "events": ["conversation.created", "message.sent"],
+               "secret": "1697f925ec7b1697f925ec7b", "config": {"key1": "value1", "key2": "value2"}})
+    }
+
+    #[test]
+    fn the_seed_example_is_valid() {
+        let r = parse(seed()).unwrap();
+        assert_eq!(r.version, WebhookVersion::V2);
+        assert_eq!(r.events, vec![EventType::ConversationCreated, EventType::MessageSent]);
+        assert_eq!(r.config.keys().collect::<Vec<_>>(), ["key1", "key2"]);
+    }
+
+    #[test]
+    fn each_rule_names_its_property() {
+        let cases: Vec<(&str, Value, crate::validation::PropertyErrorKind)> = vec![
+            ("version", Value::Null, Missing),
+            ("version", json!("3.0"), Invalid),
+            ("target_url", json!(7), Invalid),
+            ("events", json!([]), Invalid),
+            ("events", json!(["message.sent", "message.sent"]), Invalid),
+            ("events", json!(["user.created"]), Invalid),
+            ("events", json!("message.sent"), Invalid),
+            ("secret", json!("short"), Invalid),
+            ("secret", json!(12345678901234567i64), Invalid),
+            ("config", json!([1]), Invalid),
+            ("config", json!({"big": "x".repeat(17 * 1024)}), Invalid),
+        ];
+        for (key, value, kind) in cases {
+            let mut body = seed();
+            body[key] = value;
+            let err = parse(body).unwrap_err();
+            assert_eq!((err.property.as_str(), err.kind), (key, kind), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn checks_run_in_order() {
+        let err = parse(json!({})).unwrap_err();
+        assert_eq!(err.property, "version");
+        let err = parse(json!({"version": "2.0", "events": "x"})).unwrap_err();
+        assert_eq!(err.property, "target_url");
+        assert_eq!(err.kind, Missing);
+    }
+
+    #[test]
+    fn config_is_optional_and_secret_is_redacted() {
+        let mut body = seed();
+        body.as_object_mut().unwrap().remove("config");
+        let r = parse(body).unwrap();
+        assert!(r.config.is_empty());
+        assert_eq!(format!("{:?}", r.secret), "Secret(<redacted>)");
+    }
+}
