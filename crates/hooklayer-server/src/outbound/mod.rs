@@ -1,0 +1,1 @@
+//! The outbound HTTP client (to be written).

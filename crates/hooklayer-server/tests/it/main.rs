@@ -1,0 +1,3 @@
+//! The integration suite: one test binary, real sockets, a real HTTPS receiver, real databases.
+
+mod support;

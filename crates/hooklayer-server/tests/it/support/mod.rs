@@ -1,0 +1,2 @@
+//! Test support: the HTTPS receiver and the app harness.
+#![allow(dead_code)]
