@@ -227,10 +227,16 @@ mod tests {
 
     #[test]
     fn the_allow_list_exempts_its_networks_only() {
-        let policy = AddressPolicy::new(vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]);
+        let policy = AddressPolicy::new(vec![
+            "127.0.0.0/8".parse().unwrap(),
+            "::1/128".parse().unwrap(),
+        ]);
         assert!(policy.check("127.0.0.1".parse().unwrap()).is_ok());
         assert!(policy.check("::ffff:127.0.0.1".parse().unwrap()).is_ok());
         assert!(policy.check("::1".parse().unwrap()).is_ok());
-        assert_eq!(policy.check("10.0.0.1".parse().unwrap()), Err(BlockedRange::Private));
+        assert_eq!(
+            policy.check("10.0.0.1".parse().unwrap()),
+            Err(BlockedRange::Private)
+        );
     }
 }

@@ -26,29 +26,51 @@ pub struct NewEvent {
 impl NewEvent {
     /// Validates one event object. `default_id` is used when the body has no `id`; `now` when
     /// it has no `created_at`.
-    pub fn parse(body: &Map<String, Value>, default_id: EventId, now: Timestamp) -> Result<Self, PropertyError> {
+    pub fn parse(
+        body: &Map<String, Value>,
+        default_id: EventId,
+        now: Timestamp,
+    ) -> Result<Self, PropertyError> {
         let event_type: EventType = match body.get("type") {
             None | Some(Value::Null) => return Err(PropertyError::missing("type")),
             Some(Value::String(s)) => s.parse().ok(),
             Some(_) => None,
         }
-        .ok_or_else(|| PropertyError::invalid("type", "The type property must be one of the Layer event types."))?;
+        .ok_or_else(|| {
+            PropertyError::invalid(
+                "type",
+                "The type property must be one of the Layer event types.",
+            )
+        })?;
 
         let key = event_type.family().entity_key();
         let entity = match body.get(key) {
             None | Some(Value::Null) => return Err(PropertyError::missing(key)),
             Some(Value::Object(entity)) => entity,
-            Some(_) => return Err(PropertyError::invalid(key, format!("The {key} property must be a JSON object."))),
+            Some(_) => {
+                return Err(PropertyError::invalid(
+                    key,
+                    format!("The {key} property must be a JSON object."),
+                ))
+            }
         };
         if !matches!(entity.get("id"), Some(Value::String(_))) {
             let path = format!("{key}.id");
-            return Err(PropertyError::invalid(&path, format!("The {path} property must be a string.")));
+            return Err(PropertyError::invalid(
+                &path,
+                format!("The {path} property must be a string."),
+            ));
         }
 
         let actor = match body.get("actor") {
             None | Some(Value::Null) => None,
             Some(Value::Object(actor)) => Some(actor),
-            Some(_) => return Err(PropertyError::invalid("actor", "The actor property must be a JSON object.")),
+            Some(_) => {
+                return Err(PropertyError::invalid(
+                    "actor",
+                    "The actor property must be a JSON object.",
+                ))
+            }
         };
 
         let id = match body.get("id") {
@@ -56,13 +78,21 @@ impl NewEvent {
             Some(Value::String(s)) => s
                 .parse()
                 .map_err(|_| PropertyError::invalid("id", "The id property must be a UUID."))?,
-            Some(_) => return Err(PropertyError::invalid("id", "The id property must be a UUID.")),
+            Some(_) => {
+                return Err(PropertyError::invalid(
+                    "id",
+                    "The id property must be a UUID.",
+                ))
+            }
         };
 
         let created_at = match body.get("created_at") {
             None | Some(Value::Null) => now,
             Some(Value::String(s)) => Timestamp::parse_rfc3339(s).ok_or_else(|| {
-                PropertyError::invalid("created_at", "The created_at property must be an RFC 3339 time.")
+                PropertyError::invalid(
+                    "created_at",
+                    "The created_at property must be an RFC 3339 time.",
+                )
             })?,
             Some(_) => {
                 return Err(PropertyError::invalid(
@@ -73,7 +103,12 @@ impl NewEvent {
         };
 
         let payload_prefix = render_prefix(id, event_type, created_at, actor, key, entity);
-        Ok(Self { id, event_type, created_at, payload_prefix })
+        Ok(Self {
+            id,
+            event_type,
+            created_at,
+            payload_prefix,
+        })
     }
 }
 
@@ -122,7 +157,11 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> Result<NewEvent, PropertyError> {
-        NewEvent::parse(v.as_object().unwrap(), EventId::new(), Timestamp::from_millis(0))
+        NewEvent::parse(
+            v.as_object().unwrap(),
+            EventId::new(),
+            Timestamp::from_millis(0),
+        )
     }
 
     #[test]
@@ -142,16 +181,41 @@ mod tests {
     fn each_rule_names_its_property() {
         let cases = [
             (json!({"message": {"id": "m"}}), "type"),
-            (json!({"type": "message.exploded", "message": {"id": "m"}}), "type"),
-            (json!({"type": "message.sent", "conversation": {"id": "c"}}), "message"),
-            (json!({"type": "conversation.created", "conversation": "c"}), "conversation"),
-            (json!({"type": "message.sent", "message": {"id": 7}}), "message.id"),
-            (json!({"type": "message.sent", "message": {"id": "m"}, "actor": "bob"}), "actor"),
-            (json!({"type": "message.sent", "message": {"id": "m"}, "id": "nope"}), "id"),
-            (json!({"type": "message.sent", "message": {"id": "m"}, "created_at": "soon"}), "created_at"),
+            (
+                json!({"type": "message.exploded", "message": {"id": "m"}}),
+                "type",
+            ),
+            (
+                json!({"type": "message.sent", "conversation": {"id": "c"}}),
+                "message",
+            ),
+            (
+                json!({"type": "conversation.created", "conversation": "c"}),
+                "conversation",
+            ),
+            (
+                json!({"type": "message.sent", "message": {"id": 7}}),
+                "message.id",
+            ),
+            (
+                json!({"type": "message.sent", "message": {"id": "m"}, "actor": "bob"}),
+                "actor",
+            ),
+            (
+                json!({"type": "message.sent", "message": {"id": "m"}, "id": "nope"}),
+                "id",
+            ),
+            (
+                json!({"type": "message.sent", "message": {"id": "m"}, "created_at": "soon"}),
+                "created_at",
+            ),
         ];
         for (body, property) in cases {
-            assert_eq!(parse(body.clone()).unwrap_err().property, property, "{body}");
+            assert_eq!(
+                parse(body.clone()).unwrap_err().property,
+                property,
+                "{body}"
+            );
         }
     }
 
@@ -159,7 +223,9 @@ mod tests {
     fn defaults_fill_id_and_created_at() {
         let id = EventId::new();
         let e = NewEvent::parse(
-            json!({"type": "conversation.deleted", "conversation": {"id": "c"}}).as_object().unwrap(),
+            json!({"type": "conversation.deleted", "conversation": {"id": "c"}})
+                .as_object()
+                .unwrap(),
             id,
             Timestamp::from_millis(1_000),
         )

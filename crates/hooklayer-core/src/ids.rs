@@ -78,7 +78,10 @@ pub fn webhook_uri(app: AppId, webhook: WebhookId) -> String {
 
 /// `<public_url>/apps/<app>/webhooks/<webhook>`: the webhook's `url` field.
 pub fn webhook_url(public_url: &str, app: AppId, webhook: WebhookId) -> String {
-    format!("{}/apps/{app}/webhooks/{webhook}", public_url.trim_end_matches('/'))
+    format!(
+        "{}/apps/{app}/webhooks/{webhook}",
+        public_url.trim_end_matches('/')
+    )
 }
 
 #[cfg(test)]
@@ -97,7 +100,10 @@ mod tests {
             webhook_url("https://api.example.com/", app, hook),
             "https://api.example.com/apps/082d4684-0992-11e5-a6c0-1697f925ec7b/webhooks/f5ef2b54-0991-11e5-a6c0-1697f925ec7b"
         );
-        assert_eq!(app.layer_uri(), "layer:///apps/082d4684-0992-11e5-a6c0-1697f925ec7b");
+        assert_eq!(
+            app.layer_uri(),
+            "layer:///apps/082d4684-0992-11e5-a6c0-1697f925ec7b"
+        );
     }
 
     #[test]

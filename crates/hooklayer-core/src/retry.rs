@@ -35,7 +35,12 @@ impl RetrySchedule {
     /// that was the last. `jitter_unit` is a sample from [-1, 1] (the caller draws it, so this
     /// stays pure). A `retry_after` (429/503) replaces the jittered delay, clamped to
     /// [scheduled, 2 × scheduled].
-    pub fn next_delay(&self, attempts_made: u32, retry_after: Option<Duration>, jitter_unit: f64) -> Option<Duration> {
+    pub fn next_delay(
+        &self,
+        attempts_made: u32,
+        retry_after: Option<Duration>,
+        jitter_unit: f64,
+    ) -> Option<Duration> {
         let index = usize::try_from(attempts_made.checked_sub(1)?).ok()?;
         let scheduled = *self.delays.get(index)?;
         Some(match retry_after {
@@ -51,8 +56,12 @@ pub fn parse_retry_after(value: &str, now_unix_ms: i64) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?.timestamp_millis();
-    Some(Duration::from_millis(u64::try_from(at - now_unix_ms).unwrap_or(0)))
+    let at = chrono::DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .timestamp_millis();
+    Some(Duration::from_millis(
+        u64::try_from(at - now_unix_ms).unwrap_or(0),
+    ))
 }
 
 #[cfg(test)]
@@ -99,7 +108,9 @@ mod tests {
                     let j = f64::from(step) / 10.0;
                     let d = s.next_delay(attempt, None, j).unwrap();
                     assert!(d >= ms(base).mul_f64(0.9) && d <= ms(base).mul_f64(1.1));
-                    let r = s.next_delay(attempt, Some(ms(base * u64::from(attempt))), j).unwrap();
+                    let r = s
+                        .next_delay(attempt, Some(ms(base * u64::from(attempt))), j)
+                        .unwrap();
                     assert!(r >= ms(base) && r <= ms(base * 2));
                 }
             }
@@ -110,8 +121,13 @@ mod tests {
     #[test]
     fn retry_after_parses_seconds_and_http_dates() {
         assert_eq!(parse_retry_after("120", 0), Some(Duration::from_secs(120)));
-        let now = chrono::DateTime::parse_from_rfc2822("Sun, 06 Nov 1994 08:49:37 GMT").unwrap().timestamp_millis();
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), Some(Duration::from_secs(10)));
+        let now = chrono::DateTime::parse_from_rfc2822("Sun, 06 Nov 1994 08:49:37 GMT")
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
+            Some(Duration::from_secs(10))
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 }

@@ -14,7 +14,8 @@ use sha2::Sha256;
 /// Lowercase hex HMAC-SHA1 of `body` keyed with `secret`.
 pub fn layer_signature(secret: &str, body: &[u8]) -> String {
     // HMAC accepts keys of any length, so new_from_slice cannot fail.
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
@@ -67,14 +68,22 @@ mod tests {
     fn standard_webhooks_vector() {
         let key = standard_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         assert_eq!(
-            standard_signature(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#),
+            standard_signature(
+                &key,
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1614265330,
+                br#"{"test": 2432232314}"#
+            ),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
     }
 
     #[test]
     fn plain_secrets_key_with_their_utf8_bytes() {
-        assert_eq!(standard_key("1697f925ec7b1697f925ec7b"), b"1697f925ec7b1697f925ec7b");
+        assert_eq!(
+            standard_key("1697f925ec7b1697f925ec7b"),
+            b"1697f925ec7b1697f925ec7b"
+        );
         assert_eq!(standard_key("whsec_!!notbase64"), b"whsec_!!notbase64");
     }
 }

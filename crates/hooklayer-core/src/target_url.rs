@@ -32,12 +32,19 @@ const PROPERTY: &str = "target_url";
 impl TargetUrl {
     /// Parses and checks a registration's `target_url`.
     pub fn parse(raw: &str, rules: &TargetRules) -> Result<Self, PropertyError> {
-        let invalid = |msg: &str| PropertyError::invalid(PROPERTY, format!("The target_url property {msg}"));
+        let invalid =
+            |msg: &str| PropertyError::invalid(PROPERTY, format!("The target_url property {msg}"));
         if raw.chars().count() > MAX_TARGET_URL_LEN {
             return Err(invalid("must be at most 2048 characters long."));
         }
         let https_only = "must be an https URL.";
-        let url = Url::parse(raw).map_err(|_| invalid(if rules.allow_http { "must be an absolute http or https URL." } else { https_only }))?;
+        let url = Url::parse(raw).map_err(|_| {
+            invalid(if rules.allow_http {
+                "must be an absolute http or https URL."
+            } else {
+                https_only
+            })
+        })?;
         match url.scheme() {
             "https" => {}
             "http" if rules.allow_http => {}
@@ -60,13 +67,19 @@ impl TargetUrl {
                 )));
             }
         }
-        Ok(Self { raw: raw.to_owned(), url })
+        Ok(Self {
+            raw: raw.to_owned(),
+            url,
+        })
     }
 
     /// Rebuilds a URL that was valid when stored (no policy check: the connect-time guard
     /// judges the addresses again).
     pub fn from_stored(raw: &str) -> Option<Self> {
-        Url::parse(raw).ok().map(|url| Self { raw: raw.to_owned(), url })
+        Url::parse(raw).ok().map(|url| Self {
+            raw: raw.to_owned(),
+            url,
+        })
     }
 
     /// The URL as registered.
@@ -82,7 +95,8 @@ impl TargetUrl {
     /// The verification URL: `verification_challenge=<challenge>` appended to the query.
     pub fn with_challenge(&self, challenge: &str) -> Url {
         let mut url = self.url.clone();
-        url.query_pairs_mut().append_pair("verification_challenge", challenge);
+        url.query_pairs_mut()
+            .append_pair("verification_challenge", challenge);
         url
     }
 }
@@ -133,7 +147,11 @@ mod tests {
             "https://0.0.0.0/",
         ] {
             let err = parse(bad).unwrap_err();
-            assert!(err.message.contains("HOOKLAYER_ALLOW_TARGETS"), "{bad}: {}", err.message);
+            assert!(
+                err.message.contains("HOOKLAYER_ALLOW_TARGETS"),
+                "{bad}: {}",
+                err.message
+            );
         }
     }
 
@@ -156,6 +174,9 @@ mod tests {
             "https://mydomain.com/hook?team=7&verification_challenge=abc"
         );
         let plain = parse("https://mydomain.com/hook").unwrap();
-        assert_eq!(plain.with_challenge("abc").query(), Some("verification_challenge=abc"));
+        assert_eq!(
+            plain.with_challenge("abc").query(),
+            Some("verification_challenge=abc")
+        );
     }
 }

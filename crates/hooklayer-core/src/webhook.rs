@@ -26,7 +26,11 @@ pub enum WebhookStatus {
 }
 
 impl WebhookStatus {
-    pub const ALL: [WebhookStatus; 3] = [WebhookStatus::Unverified, WebhookStatus::Active, WebhookStatus::Inactive];
+    pub const ALL: [WebhookStatus; 3] = [
+        WebhookStatus::Unverified,
+        WebhookStatus::Active,
+        WebhookStatus::Inactive,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -67,7 +71,10 @@ impl WebhookVersion {
 
     /// `application/vnd.layer.webhooks+json; version=<version>`
     pub fn content_type(self) -> String {
-        format!("application/vnd.layer.webhooks+json; version={}", self.as_str())
+        format!(
+            "application/vnd.layer.webhooks+json; version={}",
+            self.as_str()
+        )
     }
 }
 
@@ -137,11 +144,21 @@ impl Registration {
             Value::String(s) => s.parse().ok(),
             _ => None,
         }
-        .ok_or_else(|| PropertyError::invalid("version", "The version property must be \"1.0\" or \"2.0\"."))?;
+        .ok_or_else(|| {
+            PropertyError::invalid(
+                "version",
+                "The version property must be \"1.0\" or \"2.0\".",
+            )
+        })?;
 
         let target_url = match required(body, "target_url")? {
             Value::String(s) => TargetUrl::parse(s, rules)?,
-            _ => return Err(PropertyError::invalid("target_url", "The target_url property must be an https URL.")),
+            _ => {
+                return Err(PropertyError::invalid(
+                    "target_url",
+                    "The target_url property must be an https URL.",
+                ))
+            }
         };
 
         let events = parse_events(required(body, "events")?)?;
@@ -159,16 +176,32 @@ impl Registration {
         let config = match body.get("config") {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(map)) => {
-                let size = serde_json::to_vec(map).map(|v| v.len()).unwrap_or(usize::MAX);
+                let size = serde_json::to_vec(map)
+                    .map(|v| v.len())
+                    .unwrap_or(usize::MAX);
                 if size > MAX_CONFIG_BYTES {
-                    return Err(PropertyError::invalid("config", "The config property must be at most 16 KiB."));
+                    return Err(PropertyError::invalid(
+                        "config",
+                        "The config property must be at most 16 KiB.",
+                    ));
                 }
                 map.clone()
             }
-            Some(_) => return Err(PropertyError::invalid("config", "The config property must be a JSON object.")),
+            Some(_) => {
+                return Err(PropertyError::invalid(
+                    "config",
+                    "The config property must be a JSON object.",
+                ))
+            }
         };
 
-        Ok(Self { version, target_url, events, secret, config })
+        Ok(Self {
+            version,
+            target_url,
+            events,
+            secret,
+            config,
+        })
     }
 }
 
@@ -183,19 +216,28 @@ fn required<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a Value, Pr
 fn parse_events(value: &Value) -> Result<Vec<EventType>, PropertyError> {
     let invalid = |msg: String| PropertyError::invalid("events", msg);
     let Value::Array(items) = value else {
-        return Err(invalid("The events property must be an array of event types.".into()));
+        return Err(invalid(
+            "The events property must be an array of event types.".into(),
+        ));
     };
     if items.is_empty() {
-        return Err(invalid("The events property must name at least one event type.".into()));
+        return Err(invalid(
+            "The events property must name at least one event type.".into(),
+        ));
     }
     let mut events = Vec::with_capacity(items.len());
     for item in items {
         let Value::String(name) = item else {
-            return Err(invalid("The events property must be an array of event types.".into()));
+            return Err(invalid(
+                "The events property must be an array of event types.".into(),
+            ));
         };
-        let ty: EventType = name
-            .parse()
-            .map_err(|_| invalid(format!("The events property names an unknown event type: {}.", truncate(name, 64))))?;
+        let ty: EventType = name.parse().map_err(|_| {
+            invalid(format!(
+                "The events property names an unknown event type: {}.",
+                truncate(name, 64)
+            ))
+        })?;
         if events.contains(&ty) {
             return Err(invalid(format!("The events property names {ty} twice.")));
         }
@@ -229,7 +271,10 @@ mod tests {
     fn the_seed_example_is_valid() {
         let r = parse(seed()).unwrap();
         assert_eq!(r.version, WebhookVersion::V2);
-        assert_eq!(r.events, vec![EventType::ConversationCreated, EventType::MessageSent]);
+        assert_eq!(
+            r.events,
+            vec![EventType::ConversationCreated, EventType::MessageSent]
+        );
         assert_eq!(r.config.keys().collect::<Vec<_>>(), ["key1", "key2"]);
     }
 
@@ -252,7 +297,12 @@ mod tests {
             let mut body = seed();
             body[key] = value;
             let err = parse(body).unwrap_err();
-            assert_eq!((err.property.as_str(), err.kind), (key, kind), "{}", err.message);
+            assert_eq!(
+                (err.property.as_str(), err.kind),
+                (key, kind),
+                "{}",
+                err.message
+            );
         }
     }
 

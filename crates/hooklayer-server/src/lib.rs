@@ -4,8 +4,25 @@
 //! delivery and verification workers, and the CLI around them.
 //!
 //! ## Layout
-//! - [`config`]: settings from flags, `HOOKLAYER_*` env vars and an optional TOML file.
-//! - [`outbound`]: the one HTTP client that talks to targets (SSRF guard, TLS, timeouts).
+//! - [`cli`]: the command line; [`settings`] and [`config`]: flags, env vars, TOML file.
 //! - [`app`]: `App::build(config)` and `App::run(listener, shutdown)`.
+//! - [`state`]: what handlers and workers share.
+//! - [`api`]: admin, webhooks and events routes, errors, auth; [`deliveries`]: the delivery
+//!   log; [`ops`]: health, readiness, metrics, OpenAPI.
+//! - [`worker`]: delivery (claim → send → record), verification, retention.
+//! - [`outbound`]: the one HTTP client that talks to targets (SSRF guard, TLS, timeouts).
+//! - [`metrics`], [`rate_limit`], [`telemetry`].
 
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod deliveries;
+pub mod metrics;
+pub mod ops;
 pub mod outbound;
+pub mod rate_limit;
+pub mod settings;
+pub mod state;
+pub mod telemetry;
+pub mod worker;

@@ -1,1 +1,186 @@
-//! placeholder
+//! # hooklayer-store
+//!
+//! Storage behind one trait, [`Store`], with one implementation per backend: SQLite (the
+//! embedded default) and PostgreSQL (scale-out). [`connect`] picks the backend once from the
+//! URL scheme. Both pass the same conformance suite (`tests/conformance.rs`).
+//!
+//! ## Layout
+//! - [`model`]: the records the store reads and writes (apps, deliveries, attempts, pages).
+//! - [`migrate`]: the embedded migration runner shared by both backends.
+//! - [`sqlite`]: the SQLite implementation (WAL, one writer).
+//! - [`postgres`]: the PostgreSQL implementation (`FOR UPDATE SKIP LOCKED`, `LISTEN/NOTIFY`).
+//!
+//! ## The queue
+//! The delivery queue is the `deliveries` table. A pending delivery is *due* when its
+//! `next_attempt_at` has passed. Claiming a delivery moves `next_attempt_at` to the end of the
+//! lease, so a claim is invisible to other workers until the lease runs out; a worker that dies
+//! simply lets it run out, and the delivery becomes due again (at-least-once).
+
+pub mod migrate;
+pub mod model;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use hooklayer_core::event::NewEvent;
+use hooklayer_core::ids::{AppId, RequestId, WebhookId};
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::webhook::{Webhook, WebhookStatus};
+use std::sync::Arc;
+
+pub use model::*;
+
+/// A storage failure. Never shown to API callers (they get an opaque 500).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("migration {version} failed: {source}")]
+    Migration { version: i64, source: sqlx::Error },
+    #[error("unsupported database URL (expected sqlite:// or postgres://)")]
+    UnsupportedUrl,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and applies migrations.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        postgres::PgStore::open(url).await
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// Everything hooklayer keeps. Implementations must be safe to share between many tasks and,
+/// for PostgreSQL, between many processes.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database does (readiness).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Waits until another process may have queued work (PostgreSQL `LISTEN`); never returns
+    /// on backends where all writers are in this process.
+    async fn wait_for_remote_work(&self);
+
+    // ---- apps and tokens -------------------------------------------------------------
+    /// Creates an app with its first token (stored as `token_hash`).
+    async fn create_app(&self, app: &App, token_hash: &str) -> StoreResult<()>;
+    /// Every app, oldest first.
+    async fn list_apps(&self) -> StoreResult<Vec<App>>;
+    /// Deletes an app with its tokens, webhooks, events and deliveries; false if unknown.
+    async fn delete_app(&self, app: AppId) -> StoreResult<bool>;
+    /// Adds a token to an app; false if the app is unknown.
+    async fn add_token(&self, app: AppId, token_hash: &str, now: Timestamp) -> StoreResult<bool>;
+    /// The app a token hash belongs to.
+    async fn app_for_token(&self, token_hash: &str) -> StoreResult<Option<AppId>>;
+
+    // ---- webhooks ----------------------------------------------------------------------
+    /// Stores a new webhook unless the app already has `max_per_app`.
+    async fn create_webhook(
+        &self,
+        webhook: &Webhook,
+        max_per_app: u32,
+    ) -> StoreResult<CreateWebhook>;
+    /// The app's webhooks, oldest first.
+    async fn list_webhooks(&self, app: AppId) -> StoreResult<Vec<Webhook>>;
+    async fn get_webhook(&self, app: AppId, id: WebhookId) -> StoreResult<Option<Webhook>>;
+    /// A webhook that is not `active` becomes `unverified` (reason cleared) and is queued for
+    /// verification now; an `active` one is left alone.
+    async fn activate_webhook(
+        &self,
+        app: AppId,
+        id: WebhookId,
+        now: Timestamp,
+    ) -> StoreResult<Option<Webhook>>;
+    /// The webhook becomes `inactive` with `reason`.
+    async fn deactivate_webhook(
+        &self,
+        app: AppId,
+        id: WebhookId,
+        reason: &str,
+    ) -> StoreResult<Option<Webhook>>;
+    /// Deletes a webhook and its deliveries; false if unknown.
+    async fn delete_webhook(&self, app: AppId, id: WebhookId) -> StoreResult<bool>;
+    /// How many webhooks are in each status (for metrics).
+    async fn count_webhooks(&self) -> StoreResult<Vec<(WebhookStatus, u64)>>;
+
+    // ---- verification ------------------------------------------------------------------
+    /// Claims up to `limit` `unverified` webhooks whose verification is due, leasing them
+    /// until `lease_until` so no other worker verifies them meanwhile.
+    async fn claim_unverified(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Webhook>>;
+    /// Applies a verification outcome if the webhook is still `unverified`: `Ok` → `active`,
+    /// `Err(reason)` → `inactive` with that reason. Returns whether it applied.
+    async fn finish_verification(
+        &self,
+        id: WebhookId,
+        outcome: Result<(), String>,
+    ) -> StoreResult<bool>;
+
+    // ---- events and deliveries -----------------------------------------------------------
+    /// Stores the events that are new to the app and queues one delivery per active webhook
+    /// subscribed to each, all in one transaction. Returns one answer per input event, in
+    /// order; an event the app already had gets its first answer back.
+    async fn ingest(
+        &self,
+        app: AppId,
+        events: &[NewEvent],
+        now: Timestamp,
+    ) -> StoreResult<Vec<IngestAnswer>>;
+    /// Claims due deliveries of active webhooks (see the crate docs on leases).
+    async fn claim_due(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records finished attempts and applies their outcomes (one transaction for the batch).
+    /// Outcomes only apply to deliveries still `pending`.
+    async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()>;
+    /// Makes claimed-but-unsent deliveries due again now (graceful shutdown).
+    async fn release(&self, ids: &[RequestId], now: Timestamp) -> StoreResult<()>;
+    /// The earliest `next_attempt_at` of any pending delivery of an active webhook.
+    async fn next_due(&self) -> StoreResult<Option<Timestamp>>;
+    /// Queue depth by state (for metrics).
+    async fn queue_depth(&self, now: Timestamp) -> StoreResult<QueueDepth>;
+
+    // ---- delivery log ------------------------------------------------------------------
+    /// A page of a webhook's deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        query: &DeliveryQuery,
+    ) -> StoreResult<DeliveryPage>;
+    async fn get_delivery(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        id: RequestId,
+    ) -> StoreResult<Option<Delivery>>;
+    /// Queues one delivery again now with a fresh attempt budget, whatever its status.
+    async fn retry_delivery(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        id: RequestId,
+        now: Timestamp,
+    ) -> StoreResult<Option<Delivery>>;
+    /// Queues again every delivery of the webhook created at or after `since` in `scope`.
+    async fn replay(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        since: Timestamp,
+        scope: ReplayScope,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
+    /// Deletes up to `batch` finished deliveries (with their attempts) finished before
+    /// `before`, then events older than `before` with no delivery left. Returns rows deleted.
+    async fn purge_finished(&self, before: Timestamp, batch: u32) -> StoreResult<u64>;
+}

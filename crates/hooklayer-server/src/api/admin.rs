@@ -1,0 +1,148 @@
+//! The admin API (bearer `HOOKLAYER_ADMIN_TOKEN`): apps and their tokens. The CLI's `apps` and
+//! `tokens` commands call the same functions, so both print the same objects.
+
+use super::auth::{authorize_admin, hash_token, new_token};
+use super::error::ApiError;
+use super::json_body;
+use super::request::{parse_object, read_body};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hooklayer_core::ids::AppId;
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::validation::PropertyError;
+use hooklayer_store::{App, Store};
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Longest app name, in characters.
+pub const MAX_APP_NAME: usize = 128;
+
+/// An app as listed (no token).
+#[derive(Serialize)]
+pub struct AppOut {
+    pub id: String,
+    pub uuid: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+impl From<&App> for AppOut {
+    fn from(app: &App) -> Self {
+        Self {
+            id: app.id.layer_uri(),
+            uuid: app.id.to_string(),
+            name: app.name.clone(),
+            created_at: app.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// A new app with its first token (shown this once).
+#[derive(Serialize)]
+pub struct CreatedApp {
+    #[serde(flatten)]
+    pub app: AppOut,
+    pub token: String,
+}
+
+/// The token object of `POST /admin/apps/:uuid/tokens` and `hooklayer tokens create`.
+#[derive(Serialize)]
+pub struct CreatedToken {
+    pub token: String,
+}
+
+/// Validates an app name: a string of 1 to 128 characters.
+pub fn parse_app_name(value: Option<&Value>) -> Result<String, PropertyError> {
+    match value {
+        None | Some(Value::Null) => Err(PropertyError::missing("name")),
+        Some(Value::String(s)) if (1..=MAX_APP_NAME).contains(&s.chars().count()) => Ok(s.clone()),
+        Some(_) => Err(PropertyError::invalid(
+            "name",
+            "The name property must be a string of 1 to 128 characters.",
+        )),
+    }
+}
+
+/// Creates an app and its first token.
+pub async fn create_app_record(
+    store: &dyn Store,
+    name: String,
+) -> Result<CreatedApp, hooklayer_store::StoreError> {
+    let app = App {
+        id: AppId::new(),
+        name,
+        created_at: Timestamp::now(),
+    };
+    let token = new_token();
+    store.create_app(&app, &hash_token(&token)).await?;
+    Ok(CreatedApp {
+        app: AppOut::from(&app),
+        token,
+    })
+}
+
+/// Issues another token for an app; `None` if the app is unknown.
+pub async fn create_token_record(
+    store: &dyn Store,
+    app: AppId,
+) -> Result<Option<CreatedToken>, hooklayer_store::StoreError> {
+    let token = new_token();
+    let added = store
+        .add_token(app, &hash_token(&token), Timestamp::now())
+        .await?;
+    Ok(added.then_some(CreatedToken { token }))
+}
+
+pub async fn create_app(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    authorize_admin(&state, &headers)?;
+    let body = parse_object(&read_body(body, state.config.max_payload).await?)?;
+    let name = parse_app_name(body.get("name"))?;
+    let created = create_app_record(state.store.as_ref(), name).await?;
+    Ok((StatusCode::CREATED, json_body(&created)).into_response())
+}
+
+pub async fn list_apps(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize_admin(&state, &headers)?;
+    let apps = state.store.list_apps().await?;
+    Ok(json_body(
+        &apps.iter().map(AppOut::from).collect::<Vec<_>>(),
+    ))
+}
+
+pub async fn create_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(app): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize_admin(&state, &headers)?;
+    let app: AppId = app.parse().map_err(|_| ApiError::not_found("app"))?;
+    let created = create_token_record(state.store.as_ref(), app)
+        .await?
+        .ok_or_else(|| ApiError::not_found("app"))?;
+    Ok((StatusCode::CREATED, json_body(&created)).into_response())
+}
+
+pub async fn delete_app(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(app): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize_admin(&state, &headers)?;
+    let app: AppId = app.parse().map_err(|_| ApiError::not_found("app"))?;
+    if state.store.delete_app(app).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found("app"))
+    }
+}

@@ -1,0 +1,134 @@
+//! The publish API (SPEC §5): `POST /apps/:app_uuid/events` with one event or an array of up
+//! to 1000. The answer (202) is sent only after the events and their deliveries are committed
+//! in one transaction; then the delivery workers are woken.
+
+use super::auth::authorize_app;
+use super::error::ApiError;
+use super::json_body;
+use super::request::{parse_json, read_body};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hooklayer_core::event::{NewEvent, MAX_BATCH};
+use hooklayer_core::ids::EventId;
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::validation::PropertyError;
+use hooklayer_store::IngestAnswer;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+
+#[derive(Serialize)]
+struct Accepted {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    created_at: String,
+    deliveries: u32,
+}
+
+impl From<&IngestAnswer> for Accepted {
+    fn from(a: &IngestAnswer) -> Self {
+        Self {
+            id: a.id.to_string(),
+            event_type: a.event_type.as_str(),
+            created_at: a.created_at.to_rfc3339(),
+            deliveries: a.deliveries,
+        }
+    }
+}
+
+/// A fresh event id: a random (version 4) UUID, as SPEC §5 says.
+fn new_event_id() -> EventId {
+    EventId::from_uuid(uuid::Uuid::new_v4())
+}
+
+/// `If-None-Match: <uuid>`, the idempotency key of a single event.
+fn if_none_match(headers: &HeaderMap) -> Result<Option<EventId>, ApiError> {
+    match headers.get("if-none-match") {
+        None => Ok(None),
+        Some(v) => {
+            let text = v
+                .to_str()
+                .map_err(|_| ApiError::invalid_request_id())?
+                .trim()
+                .trim_matches('"');
+            text.parse()
+                .map(Some)
+                .map_err(|_| ApiError::invalid_request_id())
+        }
+    }
+}
+
+pub async fn publish(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(app): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let app = authorize_app(&state, &headers, &app).await?;
+    let key = if_none_match(&headers)?;
+    let body = parse_json(&read_body(body, state.config.max_payload).await?)?;
+    let now = Timestamp::now();
+    let (events, batch) = match &body {
+        Value::Object(map) => {
+            let event = NewEvent::parse(map, key.unwrap_or_else(new_event_id), now)?;
+            if key.is_some_and(|k| k != event.id) {
+                return Err(PropertyError::invalid(
+                    "id",
+                    "The id property differs from the If-None-Match header.",
+                )
+                .into());
+            }
+            (vec![event], false)
+        }
+        Value::Array(items) => (parse_batch(items, now)?, true),
+        _ => {
+            return Err(ApiError::invalid_request(
+                "The request body must be an event object or an array of events.",
+            ))
+        }
+    };
+    let answers = state.store.ingest(app, &events, now).await?;
+    state.metrics.events_ingested(events.len() as u64);
+    if answers.iter().any(|a| a.deliveries > 0) {
+        state.delivery_wake.notify_one();
+    }
+    let response = if batch {
+        json_body(&answers.iter().map(Accepted::from).collect::<Vec<_>>())
+    } else {
+        match answers.first() {
+            Some(a) => json_body(&Accepted::from(a)),
+            None => {
+                return Err(ApiError::internal(anyhow::anyhow!(
+                    "ingest returned no answer"
+                )))
+            }
+        }
+    };
+    Ok((StatusCode::ACCEPTED, response).into_response())
+}
+
+/// Validates a batch: 1 to 1000 event objects; the first bad element answers, with its index.
+fn parse_batch(items: &[Value], now: Timestamp) -> Result<Vec<NewEvent>, ApiError> {
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(PropertyError::invalid("events", "A batch must hold 1 to 1000 events.").into());
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| match item {
+            Value::Object(map) => {
+                NewEvent::parse(map, new_event_id(), now).map_err(|e| e.at_index(index).into())
+            }
+            _ => Err(PropertyError::invalid(
+                "event",
+                "Each element of the batch must be an event object.",
+            )
+            .at_index(index)
+            .into()),
+        })
+        .collect()
+}

@@ -1,0 +1,190 @@
+//! The Layer-compatible webhooks API (SPEC §3): register, list, get, activate, deactivate,
+//! delete. Registration and activation queue the verification handshake (SPEC §4) and answer
+//! at once; the verification worker does the rest.
+
+use super::auth::authorize_app;
+use super::error::ApiError;
+use super::json_body;
+use super::request::{check_accept, parse_object, read_body, AcceptRule};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hooklayer_core::ids::{webhook_uri, webhook_url, AppId, WebhookId};
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::webhook::{Registration, Webhook, WebhookStatus, DEACTIVATED_BY_USER};
+use hooklayer_store::CreateWebhook;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Most webhooks one app may have.
+pub const MAX_WEBHOOKS_PER_APP: u32 = 100;
+
+/// The webhook object, keys in Layer's order; `secret` is never part of it.
+#[derive(Serialize)]
+pub struct WebhookOut<'a> {
+    id: String,
+    url: String,
+    version: &'static str,
+    target_url: &'a str,
+    events: Vec<&'static str>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_reason: Option<&'a str>,
+    created_at: String,
+    config: &'a Map<String, Value>,
+}
+
+impl<'a> WebhookOut<'a> {
+    pub fn new(w: &'a Webhook, public_url: &str) -> Self {
+        Self {
+            id: webhook_uri(w.app, w.id),
+            url: webhook_url(public_url, w.app, w.id),
+            version: w.version.as_str(),
+            target_url: w.target_url.as_str(),
+            events: w.events.iter().map(|e| e.as_str()).collect(),
+            status: w.status.as_str(),
+            status_reason: w.status_reason.as_deref(),
+            created_at: w.created_at.to_rfc3339(),
+            config: &w.config,
+        }
+    }
+}
+
+fn render(state: &AppState, w: &Webhook) -> Response {
+    json_body(&WebhookOut::new(w, &state.config.public_url))
+}
+
+/// Authenticates, checks `Accept`, and finds the webhook: the first four steps of every
+/// single-webhook route. Shared with the delivery-log routes.
+pub async fn find_webhook(
+    state: &AppState,
+    headers: &HeaderMap,
+    app: &str,
+    webhook: &str,
+    accept: AcceptRule,
+) -> Result<Webhook, ApiError> {
+    let app = authorize_app(state, headers, app).await?;
+    check_accept(headers, accept)?;
+    let id: WebhookId = webhook
+        .parse()
+        .map_err(|_| ApiError::not_found("webhook"))?;
+    state
+        .store
+        .get_webhook(app, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(app): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let app: AppId = authorize_app(&state, &headers, &app).await?;
+    check_accept(&headers, AcceptRule::Layer)?;
+    let body = parse_object(&read_body(body, state.config.max_payload).await?)?;
+    let reg = Registration::parse(&body, &state.target_rules)?;
+    let webhook = Webhook {
+        id: WebhookId::new(),
+        app,
+        version: reg.version,
+        target_url: reg.target_url,
+        events: reg.events,
+        secret: reg.secret,
+        config: reg.config,
+        status: WebhookStatus::Unverified,
+        status_reason: None,
+        created_at: Timestamp::now(),
+    };
+    match state
+        .store
+        .create_webhook(&webhook, MAX_WEBHOOKS_PER_APP)
+        .await?
+    {
+        CreateWebhook::Created => {}
+        CreateWebhook::LimitReached => {
+            return Err(ApiError::invalid_operation(
+                "An app can have at most 100 webhooks; delete one first.",
+            ))
+        }
+    }
+    tracing::info!(app.id = %app, webhook.id = %webhook.id, "webhook registered");
+    state.verify_wake.notify_one();
+    Ok((StatusCode::CREATED, render(&state, &webhook)).into_response())
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(app): Path<String>,
+) -> Result<Response, ApiError> {
+    let app = authorize_app(&state, &headers, &app).await?;
+    check_accept(&headers, AcceptRule::Layer)?;
+    let hooks = state.store.list_webhooks(app).await?;
+    let out: Vec<_> = hooks
+        .iter()
+        .map(|w| WebhookOut::new(w, &state.config.public_url))
+        .collect();
+    Ok(json_body(&out))
+}
+
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::Layer).await?;
+    Ok(render(&state, &w))
+}
+
+pub async fn activate(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::Layer).await?;
+    // Any body is ignored (some Layer clients send the webhook back), but its size is limited.
+    read_body(body, state.config.max_payload).await?;
+    let updated = state
+        .store
+        .activate_webhook(w.app, w.id, Timestamp::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    if updated.status == WebhookStatus::Unverified {
+        state.verify_wake.notify_one();
+    }
+    Ok(render(&state, &updated))
+}
+
+pub async fn deactivate(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::Layer).await?;
+    read_body(body, state.config.max_payload).await?;
+    let updated = state
+        .store
+        .deactivate_webhook(w.app, w.id, DEACTIVATED_BY_USER)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    Ok(render(&state, &updated))
+}
+
+pub async fn delete_one(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::Layer).await?;
+    if !state.store.delete_webhook(w.app, w.id).await? {
+        return Err(ApiError::not_found("webhook"));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

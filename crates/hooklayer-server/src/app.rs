@@ -1,0 +1,112 @@
+//! Building and running one hooklayer process: `App::build(config)` opens the store and the
+//! outbound client; `App::run(listener, shutdown)` serves HTTP and runs the workers of the
+//! configured role until `shutdown` resolves, then stops gracefully. Tests pass their own
+//! listener (port 0) and shutdown future.
+
+use crate::config::{Config, ConfigError};
+use crate::outbound::{OutboundClient, OutboundConfig};
+use crate::state::AppState;
+use crate::{api, ops, worker};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A built process, ready to run.
+pub struct App {
+    state: Arc<AppState>,
+    client: OutboundClient,
+}
+
+/// Why a process could not start: always a setting (reported with its env var, exit code 2).
+pub type StartError = ConfigError;
+
+impl App {
+    /// Opens the database (creating and migrating it) and builds the outbound client.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let client = OutboundClient::new(&OutboundConfig {
+            timeout: config.delivery_timeout,
+            trusted_ca_pem: config.trusted_ca_pem.clone(),
+            allow_http: config.allow_http_targets,
+            addresses: config.address_policy(),
+            max_idle_per_host: config.max_in_flight_per_webhook,
+        })
+        .map_err(|e| ConfigError::new("HOOKLAYER_TRUSTED_CA", e.to_string()))?;
+        let store = open_store(&config.database_url).await?;
+        if config.allow_http_targets {
+            tracing::warn!("HOOKLAYER_ALLOW_HTTP_TARGETS is on: deliveries may travel unencrypted (development only)");
+        }
+        Ok(Self {
+            state: Arc::new(AppState::new(config, store)),
+            client,
+        })
+    }
+
+    /// The shared state (tests read the store and metrics through it).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight attempts finish
+    /// (at most 10 s), and returns. Queued work stays in the database.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let token = CancellationToken::new();
+        let role = self.state.config.role;
+        let mut workers = tokio::task::JoinSet::new();
+        if role.runs_workers() {
+            workers.spawn(worker::delivery::run(
+                self.state.clone(),
+                self.client.clone(),
+                token.clone(),
+            ));
+            workers.spawn(worker::verify::run(
+                self.state.clone(),
+                self.client.clone(),
+                token.clone(),
+            ));
+            workers.spawn(worker::retention::run(self.state.clone(), token.clone()));
+        }
+        let router = if role.runs_api() {
+            api::router(self.state.clone())
+        } else {
+            ops::router().with_state(self.state.clone())
+        };
+        tracing::info!(listen = %listener.local_addr()?, role = ?role, "hooklayer serving");
+        let stop = token.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stop.cancel();
+        });
+        let serve_stop = token.clone();
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { serve_stop.cancelled().await })
+            .await?;
+        token.cancel();
+        let drained = tokio::time::timeout(Duration::from_secs(12), async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                "workers did not stop in time; their leases expire and others take over"
+            );
+        }
+        tracing::info!("hooklayer stopped");
+        Ok(())
+    }
+}
+
+/// Opens the store, turning failures into a start error naming `HOOKLAYER_DATABASE_URL`.
+pub async fn open_store(url: &str) -> Result<Arc<dyn hooklayer_store::Store>, StartError> {
+    hooklayer_store::connect(url).await.map_err(|e| {
+        ConfigError::new(
+            "HOOKLAYER_DATABASE_URL",
+            format!("cannot open {}: {e}", crate::config::redact_url(url)),
+        )
+    })
+}

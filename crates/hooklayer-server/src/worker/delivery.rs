@@ -1,0 +1,184 @@
+//! The delivery worker: claims due deliveries in batches (with a lease), sends each under its
+//! webhook's concurrency cap, and hands the results to the recorder.
+//!
+//! Wake-ups: an in-process notify when this process queued work, a database notification
+//! when another process did (PostgreSQL), the next known due time (retries, lease ends), and a
+//! poll interval as the fallback.
+
+use super::attempt;
+use super::recorder::{self, Finished};
+use super::tracker::Tracker;
+use crate::outbound::OutboundClient;
+use crate::state::AppState;
+use hooklayer_core::ids::RequestId;
+use hooklayer_core::time::Timestamp;
+use hooklayer_store::{Claim, ClaimedDelivery};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// Most deliveries claimed by one query.
+const CLAIM_BATCH: usize = 256;
+/// Most deliveries claimed and not yet finished in this process.
+const MAX_CLAIMED: usize = 2048;
+
+struct Ctx {
+    state: Arc<AppState>,
+    client: OutboundClient,
+    tracker: Tracker,
+    results: mpsc::Sender<Finished>,
+    shutdown: CancellationToken,
+    /// Claimed deliveries never started because of shutdown; released at the end.
+    unsent: Mutex<Vec<RequestId>>,
+}
+
+/// Runs the claim loop until `shutdown`, then waits for in-flight attempts (bounded by the
+/// request timeout), releases what was never started, and drains the recorder.
+pub async fn run(state: Arc<AppState>, client: OutboundClient, shutdown: CancellationToken) {
+    let (tx, rx) = mpsc::channel(4096);
+    let recorder = tokio::spawn(recorder::run(state.clone(), rx));
+    let ctx = Arc::new(Ctx {
+        tracker: Tracker::new(MAX_CLAIMED, state.config.max_in_flight_per_webhook),
+        state,
+        client,
+        results: tx,
+        shutdown,
+        unsent: Mutex::new(Vec::new()),
+    });
+    claim_loop(&ctx).await;
+
+    // Shutdown: attempts already sent finish (each within the delivery timeout); queued ones
+    // give their claim back.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ctx.tracker.in_flight() > 0 && Instant::now() < deadline {
+        tokio::select! {
+            _ = ctx.tracker.freed.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    let unsent = std::mem::take(&mut *ctx.unsent.lock().unwrap_or_else(|p| p.into_inner()));
+    if !unsent.is_empty() {
+        if let Err(e) = ctx.state.store.release(&unsent, Timestamp::now()).await {
+            tracing::warn!(error = %e, "could not release claims at shutdown; they expire with their lease");
+        }
+    }
+    drop(ctx);
+    let _ = recorder.await;
+}
+
+async fn claim_loop(ctx: &Arc<Ctx>) {
+    let state = &ctx.state;
+    while !ctx.shutdown.is_cancelled() {
+        let (room, skip_webhooks) = ctx.tracker.room();
+        let limit = room.min(CLAIM_BATCH);
+        if limit == 0 {
+            wait(ctx, Duration::from_millis(100), true).await;
+            continue;
+        }
+        let now = Timestamp::now();
+        let lease = i64::try_from(state.config.lease.as_millis()).unwrap_or(i64::MAX);
+        let claim = Claim {
+            now,
+            lease_until: now.plus_millis(lease),
+            limit: limit as u32,
+            skip_webhooks,
+        };
+        let claimed = match state.store.claim_due(&claim).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming deliveries failed; retrying");
+                wait(ctx, Duration::from_secs(1), false).await;
+                continue;
+            }
+        };
+        let full = claimed.len() == limit;
+        for d in claimed {
+            let permits = ctx.tracker.add(d.webhook);
+            let ctx = ctx.clone();
+            let span = tracing::info_span!("delivery", app.id = %d.app, webhook.id = %d.webhook, request.id = %d.request_id, attempt = d.attempts_made + 1);
+            tokio::spawn(
+                async move {
+                    let claimed_at = Instant::now();
+                    let permit = permits.acquire_owned().await;
+                    send(&ctx, d, claimed_at, permit.is_ok()).await;
+                }
+                .instrument(span),
+            );
+        }
+        if full {
+            continue;
+        }
+        let idle = next_wait(ctx).await;
+        wait(ctx, idle, !ctx.tracker.room().1.is_empty()).await;
+    }
+}
+
+/// How long to sleep when nothing is due: until the next known due time, at most the poll
+/// interval.
+async fn next_wait(ctx: &Ctx) -> Duration {
+    let poll = ctx.state.config.poll_interval;
+    match ctx.state.store.next_due().await {
+        Ok(Some(at)) => {
+            let ms = at.millis() - Timestamp::now().millis();
+            // Due already but not claimable (its webhook is saturated here): the poll covers it.
+            if ms <= 0 {
+                poll
+            } else {
+                Duration::from_millis(ms as u64 + 1).min(poll)
+            }
+        }
+        _ => poll,
+    }
+}
+
+async fn wait(ctx: &Ctx, timeout: Duration, on_freed: bool) {
+    let freed = async {
+        if on_freed {
+            ctx.tracker.freed.notified().await
+        } else {
+            std::future::pending().await
+        }
+    };
+    tokio::select! {
+        _ = ctx.state.delivery_wake.notified() => {}
+        _ = ctx.state.store.wait_for_remote_work() => {}
+        _ = freed => {}
+        _ = tokio::time::sleep(timeout) => {}
+        _ = ctx.shutdown.cancelled() => {}
+    }
+}
+
+async fn send(ctx: &Ctx, d: ClaimedDelivery, claimed_at: Instant, permitted: bool) {
+    // Never start an attempt after shutdown began, or when the lease is nearly over (another
+    // worker may take the delivery then): give it back instead.
+    let lease_nearly_over = claimed_at.elapsed() > ctx.state.config.lease.mul_f64(0.8);
+    if !permitted || ctx.shutdown.is_cancelled() || lease_nearly_over {
+        ctx.unsent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(d.request_id);
+        ctx.tracker.done(d.webhook);
+        return;
+    }
+    let jitter = rand::random_range(-1.0..=1.0);
+    let record = attempt::run(&ctx.client, &ctx.state.config.retry_schedule, &d, jitter).await;
+    tracing::info!(
+        http.status = record.attempt.status_code,
+        duration_ms = record.attempt.duration_ms,
+        error = record.attempt.error.as_deref(),
+        "delivery attempt"
+    );
+    let finished = Finished {
+        record,
+        event_created_at: d.event_created_at,
+    };
+    // The recorder outlives every sender, so this only fails if it panicked.
+    if ctx.results.send(finished).await.is_err() {
+        tracing::error!(
+            "the recorder is gone; the lease will expire and the delivery be sent again"
+        );
+    }
+    ctx.tracker.done(d.webhook);
+}

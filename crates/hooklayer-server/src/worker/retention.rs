@@ -1,0 +1,47 @@
+//! Retention: deletes finished deliveries, their attempts, and orphaned events older than
+//! `HOOKLAYER_RETENTION`, in small batches with a pause between them so that ingest and
+//! delivery writes interleave and none waits long behind a purge.
+
+use crate::state::AppState;
+use hooklayer_core::time::Timestamp;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Rows per purge statement.
+pub const BATCH: u32 = 500;
+
+/// One full pass: purges batch after batch until nothing old is left. Returns rows deleted.
+pub async fn pass(
+    state: &AppState,
+    shutdown: &CancellationToken,
+) -> Result<u64, hooklayer_store::StoreError> {
+    let retention = i64::try_from(state.config.retention.as_millis()).unwrap_or(i64::MAX);
+    let before = Timestamp::now().plus_millis(-retention);
+    let mut total = 0;
+    while !shutdown.is_cancelled() {
+        let deleted = state.store.purge_finished(before, BATCH).await?;
+        total += deleted;
+        if deleted == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(total)
+}
+
+pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        match pass(&state, &shutdown).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "retention pass deleted old deliveries and events"),
+            Err(e) => {
+                tracing::warn!(error = %e, "retention pass failed; trying again next interval")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(state.config.retention_interval) => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+}

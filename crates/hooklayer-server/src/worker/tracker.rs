@@ -1,0 +1,116 @@
+//! Bookkeeping of the deliveries this process has claimed: how many in all and per webhook,
+//! and the per-webhook semaphores that cap concurrent requests to one webhook.
+//!
+//! Isolation: a webhook that already has twice its in-flight cap claimed is skipped by the
+//! next claims, so a slow or failing webhook cannot fill this worker's capacity while
+//! deliveries to healthy webhooks wait.
+
+use hooklayer_core::ids::WebhookId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Notify, Semaphore};
+
+struct Slot {
+    claimed: usize,
+    permits: Arc<Semaphore>,
+}
+
+#[derive(Default)]
+struct Inner {
+    total: usize,
+    slots: HashMap<WebhookId, Slot>,
+}
+
+/// Shared between the claim loop and the send tasks.
+pub struct Tracker {
+    max_claimed: usize,
+    per_webhook: usize,
+    // CONCURRENCY: held only for map updates, never across an await.
+    inner: Mutex<Inner>,
+    /// Signalled whenever a claimed delivery is done, so a saturated claim loop can go on.
+    pub freed: Notify,
+}
+
+impl Tracker {
+    pub fn new(max_claimed: usize, per_webhook: usize) -> Self {
+        Self {
+            max_claimed,
+            per_webhook,
+            inner: Mutex::new(Inner::default()),
+            freed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many more deliveries may be claimed, and which webhooks to skip.
+    pub fn room(&self) -> (usize, Vec<WebhookId>) {
+        let inner = self.lock();
+        let skip = inner
+            .slots
+            .iter()
+            .filter(|(_, s)| s.claimed >= self.per_webhook * 2)
+            .map(|(id, _)| *id)
+            .collect();
+        (self.max_claimed.saturating_sub(inner.total), skip)
+    }
+
+    /// Counts a claimed delivery; returns its webhook's semaphore.
+    pub fn add(&self, webhook: WebhookId) -> Arc<Semaphore> {
+        let mut inner = self.lock();
+        inner.total += 1;
+        let per_webhook = self.per_webhook;
+        let slot = inner.slots.entry(webhook).or_insert_with(|| Slot {
+            claimed: 0,
+            permits: Arc::new(Semaphore::new(per_webhook)),
+        });
+        slot.claimed += 1;
+        slot.permits.clone()
+    }
+
+    /// A claimed delivery is done (sent or released).
+    pub fn done(&self, webhook: WebhookId) {
+        {
+            let mut inner = self.lock();
+            inner.total = inner.total.saturating_sub(1);
+            if let Some(slot) = inner.slots.get_mut(&webhook) {
+                slot.claimed = slot.claimed.saturating_sub(1);
+                if slot.claimed == 0 {
+                    inner.slots.remove(&webhook);
+                }
+            }
+        }
+        self.freed.notify_one();
+    }
+
+    /// Deliveries claimed and not yet done.
+    pub fn in_flight(&self) -> usize {
+        self.lock().total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saturated_webhook_is_skipped_and_freed_again() {
+        let t = Tracker::new(100, 2);
+        let slow = WebhookId::new();
+        for _ in 0..4 {
+            t.add(slow);
+        }
+        let (room, skip) = t.room();
+        assert_eq!((room, skip), (96, vec![slow]));
+        t.done(slow);
+        assert_eq!(t.room(), (97, vec![]));
+        for _ in 0..3 {
+            t.done(slow);
+        }
+        assert_eq!(t.in_flight(), 0);
+    }
+}

@@ -1,0 +1,25 @@
+//! Embedded migrations. Each backend has its own ordered list of SQL files compiled into the
+//! binary; a `schema_migrations` table records which have run. A small runner of our own keeps
+//! sqlx's macro crate (and its compile time) out of the build.
+
+/// One migration: a version number and the SQL that applies it.
+pub struct Migration {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+/// The SQLite migrations, in order.
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+}];
+
+/// The PostgreSQL migrations, in order.
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("../migrations/postgres/0001_initial.sql"),
+}];
+
+/// The table that records applied versions (same SQL on both backends).
+pub const CREATE_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";

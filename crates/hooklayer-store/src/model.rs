@@ -1,0 +1,197 @@
+//! The records the store reads and writes.
+
+use hooklayer_core::event_type::EventType;
+use hooklayer_core::ids::{AppId, EventId, RequestId, WebhookId};
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::webhook::{Secret, WebhookVersion};
+use std::str::FromStr;
+
+/// A tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct App {
+    pub id: AppId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// The answer to [`crate::Store::create_webhook`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateWebhook {
+    Created,
+    /// The app already has the maximum number of webhooks.
+    LimitReached,
+}
+
+/// What the publish API answers for one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestAnswer {
+    pub id: EventId,
+    pub event_type: EventType,
+    pub created_at: Timestamp,
+    /// Deliveries queued for this event when it was first stored.
+    pub deliveries: u32,
+}
+
+/// A request to claim due deliveries.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub now: Timestamp,
+    pub lease_until: Timestamp,
+    pub limit: u32,
+    /// Webhooks this worker is saturated on; their deliveries stay for later (isolation).
+    pub skip_webhooks: Vec<WebhookId>,
+}
+
+/// Everything a worker needs to send one delivery attempt.
+#[derive(Clone, Debug)]
+pub struct ClaimedDelivery {
+    pub request_id: RequestId,
+    pub app: AppId,
+    pub webhook: WebhookId,
+    pub event_id: EventId,
+    pub event_type: EventType,
+    pub event_created_at: Timestamp,
+    /// Attempts already made in the current budget.
+    pub attempts_made: u32,
+    /// The stored payload prefix (see `hooklayer_core::event`).
+    pub payload_prefix: String,
+    /// The webhook's config, serialized compactly.
+    pub config_json: String,
+    pub target_url: String,
+    pub version: WebhookVersion,
+    pub secret: Secret,
+}
+
+/// One finished attempt and what follows from it.
+#[derive(Clone, Debug)]
+pub struct AttemptRecord {
+    pub request_id: RequestId,
+    pub webhook: WebhookId,
+    pub attempt: Attempt,
+    pub outcome: AttemptOutcome,
+}
+
+/// What an attempt means for its delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Succeeded,
+    /// Failed; try again at this time.
+    RetryAt(Timestamp),
+    /// Failed and out of attempts: the delivery fails, the webhook becomes inactive with this
+    /// reason, and its other pending deliveries fail too.
+    Exhausted {
+        webhook_reason: String,
+    },
+}
+
+/// One HTTP attempt as the log shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub at: Timestamp,
+    pub duration_ms: u32,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    /// At most 1 KiB of the response body.
+    pub response_body: Option<String>,
+}
+
+/// A delivery's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Succeeded,
+        DeliveryStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for DeliveryStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s).ok_or(())
+    }
+}
+
+/// A delivery with its attempts, oldest attempt first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub request_id: RequestId,
+    pub event_id: EventId,
+    pub event_type: EventType,
+    pub status: DeliveryStatus,
+    pub created_at: Timestamp,
+    /// `None` once the delivery is finished.
+    pub next_attempt_at: Option<Timestamp>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// A position in a newest-first listing: the last item of the previous page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: Timestamp,
+    pub request_id: RequestId,
+}
+
+impl Cursor {
+    /// The opaque text form handed to API callers: `<millis>_<uuid>`.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.created_at.millis(), self.request_id)
+    }
+
+    /// Parses [`Cursor::encode`]'s output.
+    pub fn decode(s: &str) -> Option<Self> {
+        let (ms, id) = s.split_once('_')?;
+        Some(Self {
+            created_at: Timestamp::from_millis(ms.parse().ok()?),
+            request_id: id.parse().ok()?,
+        })
+    }
+}
+
+/// A delivery-log query.
+#[derive(Clone, Debug)]
+pub struct DeliveryQuery {
+    pub status: Option<DeliveryStatus>,
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+/// One page of the delivery log.
+#[derive(Clone, Debug)]
+pub struct DeliveryPage {
+    pub items: Vec<Delivery>,
+    /// Where the next page starts, when there may be one.
+    pub next: Option<Cursor>,
+}
+
+/// Which deliveries a replay queues again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayScope {
+    Failed,
+    Succeeded,
+    All,
+}
+
+/// Queue depth by state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Every pending delivery.
+    pub pending: u64,
+    /// Pending and due now.
+    pub due: u64,
+    pub failed: u64,
+}

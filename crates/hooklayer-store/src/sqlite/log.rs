@@ -1,0 +1,198 @@
+//! The delivery log on SQLite: listing, manual retry, replay and retention.
+
+use super::{placeholders, SqliteStore};
+use crate::model::*;
+use crate::rows::{
+    attach_attempts, replay_statuses, AttemptRow, DeliveryRow, ATTEMPT_COLUMNS, DELIVERY_COLUMNS,
+};
+use crate::{StoreError, StoreResult};
+use hooklayer_core::ids::{AppId, RequestId, WebhookId};
+use hooklayer_core::time::Timestamp;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+fn decode(r: &SqliteRow) -> Result<Delivery, StoreError> {
+    DeliveryRow {
+        request_id: r.try_get("request_id")?,
+        event_id: r.try_get("event_id")?,
+        event_type: r.try_get("event_type")?,
+        status: r.try_get("status")?,
+        created_at: r.try_get("created_at")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+    }
+    .try_into()
+}
+
+async fn load_attempts(pool: &SqlitePool, deliveries: &mut [Delivery]) -> StoreResult<()> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE request_id IN ({}) ORDER BY seq",
+        placeholders(deliveries.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for d in deliveries.iter() {
+        q = q.bind(d.request_id.to_string());
+    }
+    let rows = q.fetch_all(pool).await?;
+    let attempts = rows
+        .iter()
+        .map(|r| {
+            Ok(AttemptRow {
+                request_id: r.try_get("request_id")?,
+                at: r.try_get("at")?,
+                duration_ms: r.try_get("duration_ms")?,
+                status_code: r.try_get("status_code")?,
+                error: r.try_get("error")?,
+                response_body: r.try_get("response_body")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    attach_attempts(deliveries, attempts);
+    Ok(())
+}
+
+pub(super) async fn list(
+    s: &SqliteStore,
+    app: AppId,
+    webhook: WebhookId,
+    query: &DeliveryQuery,
+) -> StoreResult<DeliveryPage> {
+    let mut sql =
+        format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE app_id = ? AND webhook_id = ?");
+    if query.status.is_some() {
+        sql.push_str(" AND status = ?");
+    }
+    if query.after.is_some() {
+        sql.push_str(" AND (created_at < ? OR (created_at = ? AND request_id < ?))");
+    }
+    sql.push_str(" ORDER BY created_at DESC, request_id DESC LIMIT ?");
+    let mut q = sqlx::query(&sql)
+        .bind(app.to_string())
+        .bind(webhook.to_string());
+    if let Some(status) = query.status {
+        q = q.bind(status.as_str());
+    }
+    if let Some(c) = query.after {
+        q = q
+            .bind(c.created_at.millis())
+            .bind(c.created_at.millis())
+            .bind(c.request_id.to_string());
+    }
+    let rows = q
+        .bind(i64::from(query.limit) + 1)
+        .fetch_all(&s.reader)
+        .await?;
+    let mut items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    let more = items.len() > query.limit as usize;
+    items.truncate(query.limit as usize);
+    load_attempts(&s.reader, &mut items).await?;
+    let next = match items.last() {
+        Some(last) if more => Some(Cursor {
+            created_at: last.created_at,
+            request_id: last.request_id,
+        }),
+        _ => None,
+    };
+    Ok(DeliveryPage { items, next })
+}
+
+pub(super) async fn get(
+    pool: &SqlitePool,
+    app: AppId,
+    webhook: WebhookId,
+    id: RequestId,
+) -> StoreResult<Option<Delivery>> {
+    let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE app_id = ? AND webhook_id = ? AND request_id = ?");
+    let row = sqlx::query(&sql)
+        .bind(app.to_string())
+        .bind(webhook.to_string())
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut one = [decode(&row)?];
+    load_attempts(pool, &mut one).await?;
+    let [delivery] = one;
+    Ok(Some(delivery))
+}
+
+pub(super) async fn retry(
+    s: &SqliteStore,
+    app: AppId,
+    webhook: WebhookId,
+    id: RequestId,
+    now: Timestamp,
+) -> StoreResult<Option<Delivery>> {
+    sqlx::query(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, attempts_made = 0, finished_at = NULL
+         WHERE app_id = ? AND webhook_id = ? AND request_id = ?",
+    )
+    .bind(now.millis())
+    .bind(app.to_string())
+    .bind(webhook.to_string())
+    .bind(id.to_string())
+    .execute(&s.writer)
+    .await?;
+    get(&s.writer, app, webhook, id).await
+}
+
+pub(super) async fn replay(
+    s: &SqliteStore,
+    app: AppId,
+    webhook: WebhookId,
+    since: Timestamp,
+    scope: ReplayScope,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    let sql = format!(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, attempts_made = 0, finished_at = NULL
+         WHERE app_id = ? AND webhook_id = ? AND created_at >= ? AND status IN {}",
+        replay_statuses(scope)
+    );
+    let done = sqlx::query(&sql)
+        .bind(now.millis())
+        .bind(app.to_string())
+        .bind(webhook.to_string())
+        .bind(since.millis())
+        .execute(&s.writer)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn purge(s: &SqliteStore, before: Timestamp, batch: u32) -> StoreResult<u64> {
+    // Pick the batch on the reader so the writer is held only for the deletes.
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT request_id FROM deliveries WHERE status <> 'pending' AND finished_at < ? LIMIT ?",
+    )
+    .bind(before.millis())
+    .bind(i64::from(batch))
+    .fetch_all(&s.reader)
+    .await?;
+    let mut deleted = 0;
+    if !ids.is_empty() {
+        let list = placeholders(ids.len());
+        let mut tx = s.writer.begin().await?;
+        for table in ["attempts", "deliveries"] {
+            let sql = format!("DELETE FROM {table} WHERE request_id IN ({list})");
+            let mut q = sqlx::query(&sql);
+            for id in &ids {
+                q = q.bind(id);
+            }
+            deleted += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+    }
+    let events = sqlx::query(
+        "DELETE FROM events WHERE rowid IN (
+             SELECT e.rowid FROM events e WHERE e.ingested_at < ?
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.app_id = e.app_id AND d.event_id = e.id)
+             LIMIT ?)",
+    )
+    .bind(before.millis())
+    .bind(i64::from(batch))
+    .execute(&s.writer)
+    .await?;
+    Ok(deleted + events.rows_affected())
+}

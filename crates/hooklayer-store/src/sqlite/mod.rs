@@ -1,0 +1,241 @@
+//! The SQLite store: the embedded default. One process owns the file.
+//!
+//! CONCURRENCY: SQLite allows one writer at a time. All writes go through a pool of exactly one
+//! connection, so writers queue in the pool (fairly, without busy-retry sleeps) instead of
+//! fighting over the file lock; reads use a separate pool and, under WAL, never block or are
+//! blocked by the writer.
+
+mod apps;
+mod log;
+mod queue;
+mod webhooks;
+
+use crate::migrate::{self, Migration};
+use crate::model::*;
+use crate::{Store, StoreError, StoreResult};
+use async_trait::async_trait;
+use hooklayer_core::event::NewEvent;
+use hooklayer_core::ids::{AppId, RequestId, WebhookId};
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::webhook::{Webhook, WebhookStatus};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The SQLite implementation of [`Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: the only writer.
+    writer: SqlitePool,
+    /// Read-only connections for listings and the log.
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://PATH`) and migrates it.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL under WAL: a commit survives a crash or kill -9 of the process (the WAL is
+            // written before commit returns); only an OS crash or power loss can lose the last
+            // commits. FULL would fsync every commit and cap single-event ingest.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        run_migrations(&writer, migrate::SQLITE).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, reader })
+    }
+}
+
+async fn run_migrations(pool: &SqlitePool, migrations: &[Migration]) -> StoreResult<()> {
+    sqlx::query(migrate::CREATE_TABLE).execute(pool).await?;
+    for m in migrations {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                .bind(m.version)
+                .fetch_optional(pool)
+                .await?;
+        if applied.is_some() {
+            continue;
+        }
+        let fail = |source| StoreError::Migration {
+            version: m.version,
+            source,
+        };
+        let mut tx = pool.begin().await?;
+        sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(fail)?;
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
+            .bind(m.version)
+            .bind(Timestamp::now().millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        // Read a real table: a file made unreadable or deleted fails here.
+        sqlx::query("SELECT COUNT(*) FROM schema_migrations")
+            .fetch_one(&self.reader)
+            .await?;
+        sqlx::query("SELECT 1").fetch_one(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn wait_for_remote_work(&self) {
+        // Every writer is in this process and wakes the workers itself.
+        std::future::pending::<()>().await
+    }
+
+    async fn create_app(&self, app: &App, token_hash: &str) -> StoreResult<()> {
+        apps::create(self, app, token_hash).await
+    }
+    async fn list_apps(&self) -> StoreResult<Vec<App>> {
+        apps::list(self).await
+    }
+    async fn delete_app(&self, app: AppId) -> StoreResult<bool> {
+        apps::delete(self, app).await
+    }
+    async fn add_token(&self, app: AppId, token_hash: &str, now: Timestamp) -> StoreResult<bool> {
+        apps::add_token(self, app, token_hash, now).await
+    }
+    async fn app_for_token(&self, token_hash: &str) -> StoreResult<Option<AppId>> {
+        apps::app_for_token(self, token_hash).await
+    }
+
+    async fn create_webhook(
+        &self,
+        webhook: &Webhook,
+        max_per_app: u32,
+    ) -> StoreResult<CreateWebhook> {
+        webhooks::create(self, webhook, max_per_app).await
+    }
+    async fn list_webhooks(&self, app: AppId) -> StoreResult<Vec<Webhook>> {
+        webhooks::list(self, app).await
+    }
+    async fn get_webhook(&self, app: AppId, id: WebhookId) -> StoreResult<Option<Webhook>> {
+        webhooks::get(&self.reader, app, id).await
+    }
+    async fn activate_webhook(
+        &self,
+        app: AppId,
+        id: WebhookId,
+        now: Timestamp,
+    ) -> StoreResult<Option<Webhook>> {
+        webhooks::activate(self, app, id, now).await
+    }
+    async fn deactivate_webhook(
+        &self,
+        app: AppId,
+        id: WebhookId,
+        reason: &str,
+    ) -> StoreResult<Option<Webhook>> {
+        webhooks::deactivate(self, app, id, reason).await
+    }
+    async fn delete_webhook(&self, app: AppId, id: WebhookId) -> StoreResult<bool> {
+        webhooks::delete(self, app, id).await
+    }
+    async fn count_webhooks(&self) -> StoreResult<Vec<(WebhookStatus, u64)>> {
+        webhooks::count(self).await
+    }
+    async fn claim_unverified(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Webhook>> {
+        webhooks::claim_unverified(self, now, lease_until, limit).await
+    }
+    async fn finish_verification(
+        &self,
+        id: WebhookId,
+        outcome: Result<(), String>,
+    ) -> StoreResult<bool> {
+        webhooks::finish_verification(self, id, outcome).await
+    }
+
+    async fn ingest(
+        &self,
+        app: AppId,
+        events: &[NewEvent],
+        now: Timestamp,
+    ) -> StoreResult<Vec<IngestAnswer>> {
+        queue::ingest(self, app, events, now).await
+    }
+    async fn claim_due(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
+        queue::claim_due(self, claim).await
+    }
+    async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {
+        queue::record_attempts(self, records).await
+    }
+    async fn release(&self, ids: &[RequestId], now: Timestamp) -> StoreResult<()> {
+        queue::release(self, ids, now).await
+    }
+    async fn next_due(&self) -> StoreResult<Option<Timestamp>> {
+        queue::next_due(self).await
+    }
+    async fn queue_depth(&self, now: Timestamp) -> StoreResult<QueueDepth> {
+        queue::depth(self, now).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        query: &DeliveryQuery,
+    ) -> StoreResult<DeliveryPage> {
+        log::list(self, app, webhook, query).await
+    }
+    async fn get_delivery(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        id: RequestId,
+    ) -> StoreResult<Option<Delivery>> {
+        log::get(&self.reader, app, webhook, id).await
+    }
+    async fn retry_delivery(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        id: RequestId,
+        now: Timestamp,
+    ) -> StoreResult<Option<Delivery>> {
+        log::retry(self, app, webhook, id, now).await
+    }
+    async fn replay(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        since: Timestamp,
+        scope: ReplayScope,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        log::replay(self, app, webhook, since, scope, now).await
+    }
+    async fn purge_finished(&self, before: Timestamp, batch: u32) -> StoreResult<u64> {
+        log::purge(self, before, batch).await
+    }
+}
+
+/// `?, ?, ?` for `n` placeholders.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
