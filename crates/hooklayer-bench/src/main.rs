@@ -52,7 +52,8 @@ struct Args {
     /// (their denominator).
     #[arg(long, value_enum, value_delimiter = ',')]
     scenarios: Option<Vec<Scenario>>,
-    /// Events of the throughput runs and requests of the raw run [default: 50000; quick: 2000].
+    /// Events of the throughput runs and requests of the raw run (at least 10000)
+    /// [default: 50000; quick: 2000].
     #[arg(long)]
     events: Option<u64>,
     /// The hooklayer binary [default: `hooklayer` next to this executable, built with
@@ -202,10 +203,16 @@ async fn run(args: &Args, databases: Arc<Databases>) -> Result<bool> {
         "settings": settings, "hooklayer_bin": bin, "hooklayer_version": version,
         "postgres": args.postgres_url.is_some(),
     });
+    let under_test = match &bin {
+        Some(bin) => format!(
+            "{} ({})",
+            bin.display(),
+            version.as_deref().unwrap_or("version unknown")
+        ),
+        None => "no hooklayer needed".to_owned(),
+    };
     eprintln!(
-        "hooklayer-bench: {} ({}), {} CPUs, logs in {}",
-        bin.as_deref().unwrap_or("(not needed)".as_ref()).display(),
-        version.as_deref().unwrap_or("version unknown"),
+        "hooklayer-bench: {under_test}, {} CPUs, logs in {}",
         report.machine["cpus"],
         dir.path().display()
     );

@@ -1,12 +1,18 @@
-//! Backend-neutral row shapes and their conversion to domain types, so both backends decode
-//! the same way. A value that does not parse is [`StoreError::Corrupt`], never a panic.
+//! Backend-neutral decoding of stored rows into domain types, and the SQL fragments both
+//! backends share, so SQLite and PostgreSQL read every record the same way. A value that does
+//! not parse is [`StoreError::Corrupt`], never a panic.
+//!
+//! Both schemas store ids and enums as text and every number as a 64-bit integer, which is what
+//! lets one decoder serve both: [`StoredRow`] is the four ways a row is read.
 
 use crate::model::*;
 use crate::StoreError;
 use hooklayer_core::event_type::EventType;
+use hooklayer_core::ids::RequestId;
 use hooklayer_core::target_url::TargetUrl;
 use hooklayer_core::time::Timestamp;
-use hooklayer_core::webhook::{Secret, Webhook, WebhookStatus};
+use hooklayer_core::webhook::{Secret, Webhook, WebhookStatus, WebhookVersion};
+use sqlx::Row;
 use std::str::FromStr;
 
 /// Parses a stored value or reports which column is corrupt.
@@ -16,53 +22,88 @@ pub(crate) fn parse<T: FromStr>(value: &str, column: &str) -> Result<T, StoreErr
         .map_err(|_| StoreError::Corrupt(format!("{column}: {value:?}")))
 }
 
-/// The columns of `webhooks`, in [`WEBHOOK_COLUMNS`] order.
-pub(crate) struct WebhookRow {
-    pub id: String,
-    pub app_id: String,
-    pub version: String,
-    pub target_url: String,
-    pub events: String,
-    pub secret: String,
-    pub config: String,
-    pub status: String,
-    pub status_reason: Option<String>,
-    pub created_at: i64,
+/// Reading a column of a row of either backend.
+pub(crate) trait StoredRow {
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+}
+
+macro_rules! stored_row {
+    ($($row:ty),*) => {$(
+        impl StoredRow for $row {
+            fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn int(&self, column: &str) -> Result<i64, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+                self.try_get(column)
+            }
+        }
+    )*};
+}
+stored_row!(sqlx::sqlite::SqliteRow, sqlx::postgres::PgRow);
+
+/// A stored count as `u32`/`u64`; a negative or oversized value cannot come from us, so it
+/// saturates rather than failing a whole listing.
+fn count<T: TryFrom<i64> + Default>(n: i64) -> T {
+    T::try_from(n).unwrap_or_default()
+}
+
+/// A row of `SELECT id, name, created_at FROM apps`.
+pub(crate) fn app(r: &impl StoredRow) -> Result<App, StoreError> {
+    Ok(App {
+        id: parse(&r.text("id")?, "apps.id")?,
+        name: r.text("name")?,
+        created_at: Timestamp::from_millis(r.int("created_at")?),
+    })
 }
 
 pub(crate) const WEBHOOK_COLUMNS: &str =
     "id, app_id, version, target_url, events, secret, config, status, status_reason, created_at";
 
-impl TryFrom<WebhookRow> for Webhook {
-    type Error = StoreError;
-    fn try_from(r: WebhookRow) -> Result<Self, StoreError> {
-        let events = r
-            .events
-            .split(',')
-            .map(|e| parse::<EventType>(e, "webhooks.events"))
-            .collect::<Result<Vec<_>, _>>()?;
-        let config = match serde_json::from_str(&r.config) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => return Err(StoreError::Corrupt("webhooks.config".into())),
-        };
-        Ok(Webhook {
-            id: parse(&r.id, "webhooks.id")?,
-            app: parse(&r.app_id, "webhooks.app_id")?,
-            version: r
-                .version
-                .parse()
-                .map_err(|_| StoreError::Corrupt("webhooks.version".into()))?,
-            target_url: TargetUrl::from_stored(&r.target_url)
-                .ok_or_else(|| StoreError::Corrupt("webhooks.target_url".into()))?,
-            events,
-            secret: Secret::from_stored(r.secret),
-            config,
-            status: WebhookStatus::parse(&r.status)
-                .ok_or_else(|| StoreError::Corrupt("webhooks.status".into()))?,
-            status_reason: r.status_reason,
-            created_at: Timestamp::from_millis(r.created_at),
-        })
-    }
+/// A row selected with [`WEBHOOK_COLUMNS`].
+pub(crate) fn webhook(r: &impl StoredRow) -> Result<Webhook, StoreError> {
+    let events = r
+        .text("events")?
+        .split(',')
+        .map(|e| parse::<EventType>(e, "webhooks.events"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = match serde_json::from_str(&r.text("config")?) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => return Err(StoreError::Corrupt("webhooks.config".into())),
+    };
+    Ok(Webhook {
+        id: parse(&r.text("id")?, "webhooks.id")?,
+        app: parse(&r.text("app_id")?, "webhooks.app_id")?,
+        version: version(&r.text("version")?)?,
+        target_url: TargetUrl::from_stored(&r.text("target_url")?)
+            .ok_or_else(|| StoreError::Corrupt("webhooks.target_url".into()))?,
+        events,
+        secret: Secret::from_stored(r.text("secret")?),
+        config,
+        status: WebhookStatus::parse(&r.text("status")?)
+            .ok_or_else(|| StoreError::Corrupt("webhooks.status".into()))?,
+        status_reason: r.opt_text("status_reason")?,
+        created_at: Timestamp::from_millis(r.int("created_at")?),
+    })
+}
+
+fn version(stored: &str) -> Result<WebhookVersion, StoreError> {
+    stored
+        .parse()
+        .map_err(|_| StoreError::Corrupt("webhooks.version".into()))
+}
+
+/// The webhook's config as stored: compact JSON.
+pub(crate) fn config_column(webhook: &Webhook) -> String {
+    serde_json::Value::Object(webhook.config.clone()).to_string()
 }
 
 /// `message.sent,conversation.created`
@@ -80,76 +121,99 @@ pub(crate) fn subscribes(events: &str, ty: EventType) -> bool {
     events.split(',').any(|e| e == ty.as_str())
 }
 
-/// The columns of `deliveries` the log shows.
-pub(crate) struct DeliveryRow {
-    pub request_id: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub status: String,
-    pub created_at: i64,
-    pub next_attempt_at: Option<i64>,
+/// What a worker needs to send a claimed delivery: `deliveries d` joined with its `events e`
+/// and `webhooks w`.
+pub(crate) const CLAIMED_COLUMNS: &str =
+    "d.request_id, d.app_id, d.webhook_id, d.event_id, d.event_type, d.attempts_made,
+     e.created_at AS event_created_at, e.payload, w.config, w.target_url, w.version, w.secret";
+
+/// A row selected with [`CLAIMED_COLUMNS`].
+pub(crate) fn claimed(r: &impl StoredRow) -> Result<ClaimedDelivery, StoreError> {
+    Ok(ClaimedDelivery {
+        request_id: parse(&r.text("request_id")?, "deliveries.request_id")?,
+        app: parse(&r.text("app_id")?, "deliveries.app_id")?,
+        webhook: parse(&r.text("webhook_id")?, "deliveries.webhook_id")?,
+        event_id: parse(&r.text("event_id")?, "deliveries.event_id")?,
+        event_type: parse(&r.text("event_type")?, "deliveries.event_type")?,
+        event_created_at: Timestamp::from_millis(r.int("event_created_at")?),
+        attempts_made: count(r.int("attempts_made")?),
+        payload_prefix: r.text("payload")?,
+        config_json: r.text("config")?,
+        target_url: r.text("target_url")?,
+        version: version(&r.text("version")?)?,
+        secret: Secret::from_stored(r.text("secret")?),
+    })
 }
 
+/// The columns of `deliveries` the log shows.
 pub(crate) const DELIVERY_COLUMNS: &str =
     "request_id, event_id, event_type, status, created_at, next_attempt_at";
 
-impl TryFrom<DeliveryRow> for Delivery {
-    type Error = StoreError;
-    fn try_from(r: DeliveryRow) -> Result<Self, StoreError> {
-        let status: DeliveryStatus = r
-            .status
-            .parse()
-            .map_err(|_| StoreError::Corrupt("deliveries.status".into()))?;
-        Ok(Delivery {
-            request_id: parse(&r.request_id, "deliveries.request_id")?,
-            event_id: parse(&r.event_id, "deliveries.event_id")?,
-            event_type: parse(&r.event_type, "deliveries.event_type")?,
-            status,
-            created_at: Timestamp::from_millis(r.created_at),
-            next_attempt_at: match status {
-                DeliveryStatus::Pending => r.next_attempt_at.map(Timestamp::from_millis),
-                _ => None,
-            },
-            attempts: Vec::new(),
-        })
-    }
+/// A row selected with [`DELIVERY_COLUMNS`], without its attempts.
+pub(crate) fn delivery(r: &impl StoredRow) -> Result<Delivery, StoreError> {
+    let status: DeliveryStatus = r
+        .text("status")?
+        .parse()
+        .map_err(|_| StoreError::Corrupt("deliveries.status".into()))?;
+    Ok(Delivery {
+        request_id: parse(&r.text("request_id")?, "deliveries.request_id")?,
+        event_id: parse(&r.text("event_id")?, "deliveries.event_id")?,
+        event_type: parse(&r.text("event_type")?, "deliveries.event_type")?,
+        status,
+        created_at: Timestamp::from_millis(r.int("created_at")?),
+        // The column holds the lease end or stale values once finished; the log hides them.
+        next_attempt_at: match status {
+            DeliveryStatus::Pending => r.opt_int("next_attempt_at")?.map(Timestamp::from_millis),
+            _ => None,
+        },
+        attempts: Vec::new(),
+    })
 }
 
 /// The columns of `attempts` the log shows, plus the delivery they belong to.
-pub(crate) struct AttemptRow {
-    pub request_id: String,
-    pub at: i64,
-    pub duration_ms: i64,
-    pub status_code: Option<i64>,
-    pub error: Option<String>,
-    pub response_body: Option<String>,
-}
-
 pub(crate) const ATTEMPT_COLUMNS: &str =
     "request_id, at, duration_ms, status_code, error, response_body";
 
-impl From<AttemptRow> for Attempt {
-    fn from(r: AttemptRow) -> Self {
-        Attempt {
-            at: Timestamp::from_millis(r.at),
-            duration_ms: u32::try_from(r.duration_ms).unwrap_or(u32::MAX),
-            status_code: r.status_code.and_then(|c| u16::try_from(c).ok()),
-            error: r.error,
-            response_body: r.response_body,
+/// A row selected with [`ATTEMPT_COLUMNS`]: the delivery it belongs to and the attempt.
+pub(crate) fn attempt(r: &impl StoredRow) -> Result<(RequestId, Attempt), StoreError> {
+    let attempt = Attempt {
+        at: Timestamp::from_millis(r.int("at")?),
+        duration_ms: u32::try_from(r.int("duration_ms")?).unwrap_or(u32::MAX),
+        status_code: r
+            .opt_int("status_code")?
+            .and_then(|c| u16::try_from(c).ok()),
+        error: r.opt_text("error")?,
+        response_body: r.opt_text("response_body")?,
+    };
+    Ok((
+        parse(&r.text("request_id")?, "attempts.request_id")?,
+        attempt,
+    ))
+}
+
+/// Attaches attempts (ordered oldest first) to their deliveries.
+pub(crate) fn attach_attempts(deliveries: &mut [Delivery], attempts: Vec<(RequestId, Attempt)>) {
+    for (id, attempt) in attempts {
+        if let Some(d) = deliveries.iter_mut().find(|d| d.request_id == id) {
+            d.attempts.push(attempt);
         }
     }
 }
 
-/// Attaches attempt rows (ordered oldest first) to their deliveries.
-pub(crate) fn attach_attempts(deliveries: &mut [Delivery], attempts: Vec<AttemptRow>) {
-    for row in attempts {
-        let Ok(id) = row.request_id.parse() else {
-            continue;
-        };
-        if let Some(d) = deliveries.iter_mut().find(|d| d.request_id == id) {
-            d.attempts.push(row.into());
-        }
-    }
+/// Cuts `items`, fetched with `LIMIT limit + 1`, to a page; the extra row only tells that
+/// there is a next page.
+pub(crate) fn page(mut items: Vec<Delivery>, limit: u32) -> DeliveryPage {
+    let limit = limit as usize;
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = match items.last() {
+        Some(last) if more => Some(Cursor {
+            created_at: last.created_at,
+            request_id: last.request_id,
+        }),
+        _ => None,
+    };
+    DeliveryPage { items, next }
 }
 
 /// The SQL status filter of a replay scope.
@@ -159,4 +223,16 @@ pub(crate) fn replay_statuses(scope: ReplayScope) -> &'static str {
         ReplayScope::Succeeded => "('succeeded')",
         ReplayScope::All => "('pending','succeeded','failed')",
     }
+}
+
+/// Outcomes in the order a batch applies them: successes and reschedules before exhaustions,
+/// so a delivery that succeeded in the same batch in which another delivery of its webhook ran
+/// out of attempts is recorded as succeeded, not failed along with the webhook's other
+/// pending deliveries.
+pub(crate) fn in_apply_order(records: &[AttemptRecord]) -> impl Iterator<Item = &AttemptRecord> {
+    let exhausted = |r: &&AttemptRecord| matches!(r.outcome, AttemptOutcome::Exhausted { .. });
+    records
+        .iter()
+        .filter(move |r| !exhausted(r))
+        .chain(records.iter().filter(exhausted))
 }

@@ -60,7 +60,7 @@ impl Scenario {
 /// Resolved counts and rates (after `--quick`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
-    /// Events of the throughput runs (and requests of the raw-capacity run).
+    /// Events of the throughput runs (and requests of the raw-capacity run, at least 10,000).
     pub events: u64,
     /// Single events of the ingest run.
     pub ingest_single_events: u64,

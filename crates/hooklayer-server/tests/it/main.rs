@@ -1,4 +1,5 @@
 //! The integration suite: one test binary, real sockets, a real HTTPS receiver, real databases.
 
 mod outbound;
+mod smoke;
 mod support;

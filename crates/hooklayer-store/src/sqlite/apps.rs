@@ -2,11 +2,10 @@
 
 use super::SqliteStore;
 use crate::model::App;
-use crate::rows::parse;
+use crate::rows::{self, parse};
 use crate::StoreResult;
 use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
-use sqlx::Row;
 
 pub(super) async fn create(s: &SqliteStore, app: &App, token_hash: &str) -> StoreResult<()> {
     let mut tx = s.writer.begin().await?;
@@ -27,18 +26,10 @@ pub(super) async fn create(s: &SqliteStore, app: &App, token_hash: &str) -> Stor
 }
 
 pub(super) async fn list(s: &SqliteStore) -> StoreResult<Vec<App>> {
-    let rows = sqlx::query("SELECT id, name, created_at FROM apps ORDER BY created_at, id")
+    let found = sqlx::query("SELECT id, name, created_at FROM apps ORDER BY created_at, id")
         .fetch_all(&s.reader)
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(App {
-                id: parse(r.try_get::<&str, _>("id")?, "apps.id")?,
-                name: r.try_get("name")?,
-                created_at: Timestamp::from_millis(r.try_get("created_at")?),
-            })
-        })
-        .collect()
+    found.iter().map(rows::app).collect()
 }
 
 pub(super) async fn delete(s: &SqliteStore, app: AppId) -> StoreResult<bool> {

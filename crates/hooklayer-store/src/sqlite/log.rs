@@ -2,26 +2,11 @@
 
 use super::{placeholders, SqliteStore};
 use crate::model::*;
-use crate::rows::{
-    attach_attempts, replay_statuses, AttemptRow, DeliveryRow, ATTEMPT_COLUMNS, DELIVERY_COLUMNS,
-};
-use crate::{StoreError, StoreResult};
+use crate::rows::{self, replay_statuses, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
+use crate::StoreResult;
 use hooklayer_core::ids::{AppId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
-
-fn decode(r: &SqliteRow) -> Result<Delivery, StoreError> {
-    DeliveryRow {
-        request_id: r.try_get("request_id")?,
-        event_id: r.try_get("event_id")?,
-        event_type: r.try_get("event_type")?,
-        status: r.try_get("status")?,
-        created_at: r.try_get("created_at")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-    }
-    .try_into()
-}
+use sqlx::SqlitePool;
 
 async fn load_attempts(pool: &SqlitePool, deliveries: &mut [Delivery]) -> StoreResult<()> {
     if deliveries.is_empty() {
@@ -35,21 +20,12 @@ async fn load_attempts(pool: &SqlitePool, deliveries: &mut [Delivery]) -> StoreR
     for d in deliveries.iter() {
         q = q.bind(d.request_id.to_string());
     }
-    let rows = q.fetch_all(pool).await?;
-    let attempts = rows
+    let found = q.fetch_all(pool).await?;
+    let attempts = found
         .iter()
-        .map(|r| {
-            Ok(AttemptRow {
-                request_id: r.try_get("request_id")?,
-                at: r.try_get("at")?,
-                duration_ms: r.try_get("duration_ms")?,
-                status_code: r.try_get("status_code")?,
-                error: r.try_get("error")?,
-                response_body: r.try_get("response_body")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    attach_attempts(deliveries, attempts);
+        .map(rows::attempt)
+        .collect::<StoreResult<Vec<_>>>()?;
+    rows::attach_attempts(deliveries, attempts);
     Ok(())
 }
 
@@ -80,22 +56,17 @@ pub(super) async fn list(
             .bind(c.created_at.millis())
             .bind(c.request_id.to_string());
     }
-    let rows = q
+    let found = q
         .bind(i64::from(query.limit) + 1)
         .fetch_all(&s.reader)
         .await?;
-    let mut items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-    let more = items.len() > query.limit as usize;
-    items.truncate(query.limit as usize);
-    load_attempts(&s.reader, &mut items).await?;
-    let next = match items.last() {
-        Some(last) if more => Some(Cursor {
-            created_at: last.created_at,
-            request_id: last.request_id,
-        }),
-        _ => None,
-    };
-    Ok(DeliveryPage { items, next })
+    let items = found
+        .iter()
+        .map(rows::delivery)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut page = rows::page(items, query.limit);
+    load_attempts(&s.reader, &mut page.items).await?;
+    Ok(page)
 }
 
 pub(super) async fn get(
@@ -112,7 +83,7 @@ pub(super) async fn get(
         .fetch_optional(pool)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut one = [decode(&row)?];
+    let mut one = [rows::delivery(&row)?];
     load_attempts(pool, &mut one).await?;
     let [delivery] = one;
     Ok(Some(delivery))
@@ -172,15 +143,25 @@ pub(super) async fn purge(s: &SqliteStore, before: Timestamp, batch: u32) -> Sto
     .await?;
     let mut deleted = 0;
     if !ids.is_empty() {
-        let list = placeholders(ids.len());
+        // The deletes check again that each delivery is still finished: it may have been
+        // retried or replayed since the reader picked it, and a pending delivery is never purged.
+        let still_finished = format!(
+            "SELECT request_id FROM deliveries
+             WHERE request_id IN ({}) AND status <> 'pending' AND finished_at < ?",
+            placeholders(ids.len())
+        );
         let mut tx = s.writer.begin().await?;
         for table in ["attempts", "deliveries"] {
-            let sql = format!("DELETE FROM {table} WHERE request_id IN ({list})");
+            let sql = format!("DELETE FROM {table} WHERE request_id IN ({still_finished})");
             let mut q = sqlx::query(&sql);
             for id in &ids {
                 q = q.bind(id);
             }
-            deleted += q.execute(&mut *tx).await?.rows_affected();
+            deleted += q
+                .bind(before.millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         }
         tx.commit().await?;
     }

@@ -2,12 +2,11 @@
 
 use super::{placeholders, SqliteStore};
 use crate::model::*;
-use crate::rows::{parse, subscribes};
+use crate::rows::{claimed, in_apply_order, parse, subscribes, CLAIMED_COLUMNS};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, RequestId};
 use hooklayer_core::time::Timestamp;
-use hooklayer_core::webhook::Secret;
 use sqlx::Row;
 
 pub(super) async fn ingest(
@@ -118,8 +117,7 @@ pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec
         return Ok(Vec::new());
     }
     let detail_sql = format!(
-        "SELECT d.request_id, d.app_id, d.webhook_id, d.event_id, d.event_type, d.attempts_made,
-                e.created_at AS event_created_at, e.payload, w.config, w.target_url, w.version, w.secret
+        "SELECT {CLAIMED_COLUMNS}
          FROM deliveries d
          JOIN events e ON e.app_id = d.app_id AND e.id = d.event_id
          JOIN webhooks w ON w.id = d.webhook_id
@@ -132,32 +130,12 @@ pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec
     }
     let rows = q.fetch_all(&mut *tx).await?;
     tx.commit().await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ClaimedDelivery {
-                request_id: parse(r.try_get::<&str, _>("request_id")?, "deliveries.request_id")?,
-                app: parse(r.try_get::<&str, _>("app_id")?, "deliveries.app_id")?,
-                webhook: parse(r.try_get::<&str, _>("webhook_id")?, "deliveries.webhook_id")?,
-                event_id: parse(r.try_get::<&str, _>("event_id")?, "deliveries.event_id")?,
-                event_type: parse(r.try_get::<&str, _>("event_type")?, "deliveries.event_type")?,
-                event_created_at: Timestamp::from_millis(r.try_get("event_created_at")?),
-                attempts_made: u32::try_from(r.try_get::<i64, _>("attempts_made")?).unwrap_or(0),
-                payload_prefix: r.try_get("payload")?,
-                config_json: r.try_get("config")?,
-                target_url: r.try_get("target_url")?,
-                version: r
-                    .try_get::<&str, _>("version")?
-                    .parse()
-                    .map_err(|_| crate::StoreError::Corrupt("webhooks.version".into()))?,
-                secret: Secret::from_stored(r.try_get("secret")?),
-            })
-        })
-        .collect()
+    rows.iter().map(claimed).collect()
 }
 
 pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) -> StoreResult<()> {
     let mut tx = s.writer.begin().await?;
-    for r in records {
+    for r in in_apply_order(records) {
         let id = r.request_id.to_string();
         let a = &r.attempt;
         // The delivery may have been deleted with its webhook meanwhile: insert only if it exists.

@@ -2,29 +2,12 @@
 
 use super::SqliteStore;
 use crate::model::CreateWebhook;
-use crate::rows::{events_column, WebhookRow, WEBHOOK_COLUMNS};
-use crate::{StoreError, StoreResult};
+use crate::rows::{config_column, events_column, webhook as decode, WEBHOOK_COLUMNS};
+use crate::StoreResult;
 use hooklayer_core::ids::{AppId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Webhook, WebhookStatus};
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
-
-fn decode(r: &SqliteRow) -> Result<Webhook, StoreError> {
-    WebhookRow {
-        id: r.try_get("id")?,
-        app_id: r.try_get("app_id")?,
-        version: r.try_get("version")?,
-        target_url: r.try_get("target_url")?,
-        events: r.try_get("events")?,
-        secret: r.try_get("secret")?,
-        config: r.try_get("config")?,
-        status: r.try_get("status")?,
-        status_reason: r.try_get("status_reason")?,
-        created_at: r.try_get("created_at")?,
-    }
-    .try_into()
-}
 
 pub(super) async fn create(
     s: &SqliteStore,
@@ -50,7 +33,7 @@ pub(super) async fn create(
     .bind(w.target_url.as_str())
     .bind(events_column(w))
     .bind(w.secret.expose())
-    .bind(serde_json::Value::Object(w.config.clone()).to_string())
+    .bind(config_column(w))
     .bind(w.status.as_str())
     .bind(w.status_reason.as_deref())
     .bind(w.created_at.millis())

@@ -1,0 +1,67 @@
+//! Apps and tokens on PostgreSQL.
+
+use super::PgStore;
+use crate::model::App;
+use crate::rows::{self, parse};
+use crate::StoreResult;
+use hooklayer_core::ids::AppId;
+use hooklayer_core::time::Timestamp;
+
+pub(super) async fn create(s: &PgStore, app: &App, token_hash: &str) -> StoreResult<()> {
+    let mut tx = s.pool.begin().await?;
+    sqlx::query("INSERT INTO apps (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(app.id.to_string())
+        .bind(&app.name)
+        .bind(app.created_at.millis())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO tokens (hash, app_id, created_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(app.id.to_string())
+        .bind(app.created_at.millis())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn list(s: &PgStore) -> StoreResult<Vec<App>> {
+    let found = sqlx::query("SELECT id, name, created_at FROM apps ORDER BY created_at, id")
+        .fetch_all(&s.pool)
+        .await?;
+    found.iter().map(rows::app).collect()
+}
+
+pub(super) async fn delete(s: &PgStore, app: AppId) -> StoreResult<bool> {
+    // Tokens, webhooks (with their deliveries and attempts) and events go by cascade.
+    let done = sqlx::query("DELETE FROM apps WHERE id = $1")
+        .bind(app.to_string())
+        .execute(&s.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn add_token(
+    s: &PgStore,
+    app: AppId,
+    token_hash: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO tokens (hash, app_id, created_at) SELECT $1, id, $2 FROM apps WHERE id = $3",
+    )
+    .bind(token_hash)
+    .bind(now.millis())
+    .bind(app.to_string())
+    .execute(&s.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn app_for_token(s: &PgStore, token_hash: &str) -> StoreResult<Option<AppId>> {
+    let id: Option<String> = sqlx::query_scalar("SELECT app_id FROM tokens WHERE hash = $1")
+        .bind(token_hash)
+        .fetch_optional(&s.pool)
+        .await?;
+    id.map(|id| parse(&id, "tokens.app_id")).transpose()
+}

@@ -1,0 +1,316 @@
+//! The PostgreSQL store: any number of hooklayer processes share one database (SPEC §10).
+//!
+//! CONCURRENCY, in one place:
+//! - Claims (`claim_due`, `claim_unverified`) pick rows with `FOR UPDATE SKIP LOCKED` and move
+//!   them to the end of the lease in the same statement, so two workers, in this process or
+//!   another, never get the same row while a lease runs.
+//! - Per-app limits and fan-out read rows that others may change at the same moment; each such
+//!   read takes the row lock that makes it safe (see `webhooks::create`, `queue::ingest`).
+//! - Writers that queue work (`ingest`, `retry_delivery`, `replay`, `release`,
+//!   `activate_webhook`) send `NOTIFY hooklayer_work`; every process `LISTEN`s through
+//!   [`Store::wait_for_remote_work`] and keeps polling as the fallback.
+//! - Migrations run under an advisory lock, so processes starting together take turns.
+
+mod apps;
+mod log;
+mod queue;
+mod webhooks;
+
+use crate::migrate::{self, Migration};
+use crate::model::*;
+use crate::{Store, StoreError, StoreResult};
+use async_trait::async_trait;
+use hooklayer_core::event::NewEvent;
+use hooklayer_core::ids::{AppId, RequestId, WebhookId};
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::webhook::{Webhook, WebhookStatus};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// The channel writers notify when they queue work for the workers.
+const WORK_CHANNEL: &str = "hooklayer_work";
+
+/// `NOTIFY hooklayer_work` as a statement that can be prepared. Inside a transaction it is
+/// delivered at commit, so a woken worker finds the work committed.
+pub(super) const NOTIFY_WORK: &str = "SELECT pg_notify('hooklayer_work', '')";
+
+/// The advisory-lock key that serializes migrations ("hooklayr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x686f_6f6b_6c61_7972;
+
+/// Most connections one process opens, besides its `LISTEN` connection.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// The PostgreSQL implementation of [`Store`].
+pub struct PgStore {
+    pool: PgPool,
+    /// The `LISTEN hooklayer_work` connection, opened by the first wait and dropped after an
+    /// error so that a later wait opens a fresh one. Waiters take turns on it.
+    listener: Mutex<Option<PgListener>>,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://…`) and migrates the database.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        run_migrations(&pool).await?;
+        Ok(Self {
+            pool,
+            listener: Mutex::new(None),
+        })
+    }
+
+    /// A listener on [`WORK_CHANNEL`] with a connection of its own, outside the main pool so it
+    /// never takes a connection from queries. Its one-connection pool reconnects it if the
+    /// connection drops.
+    async fn listen(&self) -> Result<PgListener, sqlx::Error> {
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_with((*self.pool.connect_options()).clone())
+            .await?;
+        let mut listener = PgListener::connect_with(&own).await?;
+        listener.listen(WORK_CHANNEL).await?;
+        Ok(listener)
+    }
+}
+
+async fn run_migrations(pool: &PgPool) -> StoreResult<()> {
+    let mut conn = pool.acquire().await?;
+    // CONCURRENCY: processes starting at once would race to create the same tables. A session
+    // advisory lock makes them take turns; the later ones find every version applied. The
+    // server releases the lock by itself if this connection dies.
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let applied = apply(&mut conn, migrate::POSTGRES).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await;
+    if unlocked.is_err() {
+        // Never return a connection that may still hold the lock to the pool.
+        conn.close_on_drop();
+    }
+    applied?;
+    unlocked?;
+    Ok(())
+}
+
+/// The shared runner: applies each version not in `schema_migrations`, one transaction each.
+async fn apply(conn: &mut PgConnection, migrations: &[Migration]) -> StoreResult<()> {
+    sqlx::query(migrate::CREATE_TABLE)
+        .execute(&mut *conn)
+        .await?;
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(&mut *conn)
+        .await?;
+    for m in migrations.iter().filter(|m| !applied.contains(&m.version)) {
+        let fail = |source| StoreError::Migration {
+            version: m.version,
+            source,
+        };
+        let mut tx = conn.begin().await?;
+        // A migration file holds several statements: the simple-query protocol runs them all.
+        sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(fail)?;
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(m.version)
+            .bind(Timestamp::now().millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT COUNT(*) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn wait_for_remote_work(&self) {
+        // CONCURRENCY: one LISTEN connection per store; concurrent waiters queue on the mutex.
+        // Dropping this future (a caller's poll timer won) is safe: `PgListener::recv` is
+        // cancel-safe and the listener stays for the next wait.
+        let mut slot = self.listener.lock().await;
+        let listener = match slot.as_mut() {
+            Some(listener) => listener,
+            None => match self.listen().await {
+                Ok(listener) => slot.insert(listener),
+                Err(error) => {
+                    drop(slot);
+                    return back_off(error).await;
+                }
+            },
+        };
+        match listener.recv().await {
+            Ok(_) => {
+                // Coalesce a burst: notifications that have already arrived wake us once.
+                while let Ok(Ok(Some(_))) =
+                    tokio::time::timeout(Duration::ZERO, listener.try_recv()).await
+                {
+                }
+            }
+            Err(error) => {
+                *slot = None;
+                drop(slot);
+                back_off(error).await;
+            }
+        }
+    }
+
+    async fn create_app(&self, app: &App, token_hash: &str) -> StoreResult<()> {
+        apps::create(self, app, token_hash).await
+    }
+    async fn list_apps(&self) -> StoreResult<Vec<App>> {
+        apps::list(self).await
+    }
+    async fn delete_app(&self, app: AppId) -> StoreResult<bool> {
+        apps::delete(self, app).await
+    }
+    async fn add_token(&self, app: AppId, token_hash: &str, now: Timestamp) -> StoreResult<bool> {
+        apps::add_token(self, app, token_hash, now).await
+    }
+    async fn app_for_token(&self, token_hash: &str) -> StoreResult<Option<AppId>> {
+        apps::app_for_token(self, token_hash).await
+    }
+
+    async fn create_webhook(
+        &self,
+        webhook: &Webhook,
+        max_per_app: u32,
+    ) -> StoreResult<CreateWebhook> {
+        webhooks::create(self, webhook, max_per_app).await
+    }
+    async fn list_webhooks(&self, app: AppId) -> StoreResult<Vec<Webhook>> {
+        webhooks::list(self, app).await
+    }
+    async fn get_webhook(&self, app: AppId, id: WebhookId) -> StoreResult<Option<Webhook>> {
+        webhooks::get(self, app, id).await
+    }
+    async fn activate_webhook(
+        &self,
+        app: AppId,
+        id: WebhookId,
+        now: Timestamp,
+    ) -> StoreResult<Option<Webhook>> {
+        webhooks::activate(self, app, id, now).await
+    }
+    async fn deactivate_webhook(
+        &self,
+        app: AppId,
+        id: WebhookId,
+        reason: &str,
+    ) -> StoreResult<Option<Webhook>> {
+        webhooks::deactivate(self, app, id, reason).await
+    }
+    async fn delete_webhook(&self, app: AppId, id: WebhookId) -> StoreResult<bool> {
+        webhooks::delete(self, app, id).await
+    }
+    async fn count_webhooks(&self) -> StoreResult<Vec<(WebhookStatus, u64)>> {
+        webhooks::count(self).await
+    }
+    async fn claim_unverified(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Webhook>> {
+        webhooks::claim_unverified(self, now, lease_until, limit).await
+    }
+    async fn finish_verification(
+        &self,
+        id: WebhookId,
+        outcome: Result<(), String>,
+    ) -> StoreResult<bool> {
+        webhooks::finish_verification(self, id, outcome).await
+    }
+
+    async fn ingest(
+        &self,
+        app: AppId,
+        events: &[NewEvent],
+        now: Timestamp,
+    ) -> StoreResult<Vec<IngestAnswer>> {
+        queue::ingest(self, app, events, now).await
+    }
+    async fn claim_due(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
+        queue::claim_due(self, claim).await
+    }
+    async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {
+        queue::record_attempts(self, records).await
+    }
+    async fn release(&self, ids: &[RequestId], now: Timestamp) -> StoreResult<()> {
+        queue::release(self, ids, now).await
+    }
+    async fn next_due(&self) -> StoreResult<Option<Timestamp>> {
+        queue::next_due(self).await
+    }
+    async fn queue_depth(&self, now: Timestamp) -> StoreResult<QueueDepth> {
+        queue::depth(self, now).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        query: &DeliveryQuery,
+    ) -> StoreResult<DeliveryPage> {
+        log::list(self, app, webhook, query).await
+    }
+    async fn get_delivery(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        id: RequestId,
+    ) -> StoreResult<Option<Delivery>> {
+        log::get(self, app, webhook, id).await
+    }
+    async fn retry_delivery(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        id: RequestId,
+        now: Timestamp,
+    ) -> StoreResult<Option<Delivery>> {
+        log::retry(self, app, webhook, id, now).await
+    }
+    async fn replay(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        since: Timestamp,
+        scope: ReplayScope,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        log::replay(self, app, webhook, since, scope, now).await
+    }
+    async fn purge_finished(&self, before: Timestamp, batch: u32) -> StoreResult<u64> {
+        log::purge(self, before, batch).await
+    }
+}
+
+/// After a `LISTEN` failure: logs it and waits a second, then returns so the caller polls.
+async fn back_off(error: sqlx::Error) {
+    tracing::warn!(error = %error, "listening for work from other processes failed; polling meanwhile");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// Whether `error` is PostgreSQL's `deadlock_detected`: the server aborted this transaction
+/// to break a lock cycle, and running it again is safe.
+pub(super) fn is_deadlock(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40P01"))
+}

@@ -1,0 +1,412 @@
+//! The delivery queue on PostgreSQL: ingest (the outbox write), claims, attempt outcomes.
+//!
+//! Batches travel as arrays (`UNNEST($n::text[], …)`): one statement per batch whatever its
+//! size, no limit on bind parameters, and statement text that stays the same so it is
+//! prepared once per connection.
+
+use super::{is_deadlock, PgStore, NOTIFY_WORK};
+use crate::model::*;
+use crate::rows::{claimed, parse, subscribes, CLAIMED_COLUMNS};
+use crate::StoreResult;
+use hooklayer_core::event::NewEvent;
+use hooklayer_core::ids::{AppId, EventId, RequestId};
+use hooklayer_core::time::Timestamp;
+use sqlx::Row;
+use std::collections::{HashMap, HashSet};
+
+pub(super) async fn ingest(
+    s: &PgStore,
+    app: AppId,
+    events: &[NewEvent],
+    now: Timestamp,
+) -> StoreResult<Vec<IngestAnswer>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let app_id = app.to_string();
+    // An id repeated within the batch is stored once, as its first occurrence.
+    let mut seen = HashSet::with_capacity(events.len());
+    let unique: Vec<&NewEvent> = events.iter().filter(|e| seen.insert(e.id)).collect();
+
+    let mut tx = s.pool.begin().await?;
+    // CONCURRENCY: KEY SHARE keeps these webhooks from being deleted before commit, so no
+    // delivery below can point at a webhook deleted meanwhile (status changes still go
+    // through; the fan-out follows the statuses read here, as a snapshot would).
+    let hooks: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, events FROM webhooks WHERE app_id = $1 AND status = 'active' FOR KEY SHARE",
+    )
+    .bind(&app_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let targets: Vec<Vec<&str>> = unique
+        .iter()
+        .map(|e| {
+            hooks
+                .iter()
+                .filter(|(_, subscribed)| subscribes(subscribed, e.event_type))
+                .map(|(id, _)| id.as_str())
+                .collect()
+        })
+        .collect();
+
+    // Idempotency: an id the app already has conflicts and is left as it is.
+    let inserted: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO events (app_id, id, type, created_at, ingested_at, payload, deliveries)
+         SELECT $1, e.id, e.type, e.created_at, $2, e.payload, e.deliveries
+         FROM UNNEST($3::text[], $4::text[], $5::int8[], $6::text[], $7::int8[])
+              AS e(id, type, created_at, payload, deliveries)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
+    )
+    .bind(&app_id)
+    .bind(now.millis())
+    .bind(unique.iter().map(|e| e.id.to_string()).collect::<Vec<_>>())
+    .bind(
+        unique
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        unique
+            .iter()
+            .map(|e| e.created_at.millis())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        unique
+            .iter()
+            .map(|e| e.payload_prefix.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(targets.iter().map(|t| t.len() as i64).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    let inserted = inserted
+        .iter()
+        .map(|id| parse(id, "events.id"))
+        .collect::<StoreResult<HashSet<EventId>>>()?;
+
+    let mut answers: HashMap<EventId, IngestAnswer> = HashMap::with_capacity(unique.len());
+    let mut queued = Deliveries::default();
+    for (event, targets) in unique.iter().zip(&targets) {
+        if !inserted.contains(&event.id) {
+            continue;
+        }
+        for webhook in targets {
+            queued.push(event, webhook);
+        }
+        let deliveries = u32::try_from(targets.len()).unwrap_or(u32::MAX);
+        let answer = IngestAnswer {
+            id: event.id,
+            event_type: event.event_type,
+            created_at: event.created_at,
+            deliveries,
+        };
+        answers.insert(event.id, answer);
+    }
+    if !queued.request_ids.is_empty() {
+        sqlx::query(
+            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at)
+             SELECT d.request_id, $1, d.webhook_id, d.event_id, d.event_type, 'pending', $2, $2
+             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[]) AS d(request_id, webhook_id, event_id, event_type)",
+        )
+        .bind(&app_id)
+        .bind(now.millis())
+        .bind(&queued.request_ids)
+        .bind(&queued.webhook_ids)
+        .bind(&queued.event_ids)
+        .bind(&queued.event_types)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(NOTIFY_WORK).execute(&mut *tx).await?;
+    }
+
+    // The first answers of the ids the app already had.
+    let known: Vec<String> = unique
+        .iter()
+        .filter(|e| !inserted.contains(&e.id))
+        .map(|e| e.id.to_string())
+        .collect();
+    if !known.is_empty() {
+        let rows = sqlx::query("SELECT id, type, created_at, deliveries FROM events WHERE app_id = $1 AND id = ANY($2)")
+            .bind(&app_id)
+            .bind(&known)
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in rows {
+            let id: EventId = parse(r.try_get::<&str, _>("id")?, "events.id")?;
+            let answer = IngestAnswer {
+                id,
+                event_type: parse(r.try_get::<&str, _>("type")?, "events.type")?,
+                created_at: Timestamp::from_millis(r.try_get("created_at")?),
+                deliveries: u32::try_from(r.try_get::<i64, _>("deliveries")?).unwrap_or(0),
+            };
+            answers.insert(id, answer);
+        }
+    }
+    tx.commit().await?;
+    // An id that neither went in nor was found was purged between the two statements (it
+    // had outlived retention): the caller may simply publish again.
+    events
+        .iter()
+        .map(|e| {
+            answers
+                .get(&e.id)
+                .cloned()
+                .ok_or(sqlx::Error::RowNotFound.into())
+        })
+        .collect()
+}
+
+/// The columns of the deliveries one ingest queues, as arrays.
+#[derive(Default)]
+struct Deliveries<'a> {
+    request_ids: Vec<String>,
+    webhook_ids: Vec<&'a str>,
+    event_ids: Vec<String>,
+    event_types: Vec<&'static str>,
+}
+
+impl<'a> Deliveries<'a> {
+    fn push(&mut self, event: &NewEvent, webhook: &'a str) {
+        self.request_ids.push(RequestId::new().to_string());
+        self.webhook_ids.push(webhook);
+        self.event_ids.push(event.id.to_string());
+        self.event_types.push(event.event_type.as_str());
+    }
+}
+
+pub(super) async fn claim_due(s: &PgStore, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
+    // CONCURRENCY: the pick locks the deliveries it takes (OF d: never the webhook rows, which
+    // would make other workers skip every delivery of that webhook) and SKIP LOCKED passes
+    // over rows another worker is claiming right now. A row another worker claimed and
+    // committed meanwhile is re-checked after locking and no longer due. MATERIALIZED runs
+    // the pick exactly once, so the update touches exactly the rows it locked.
+    let sql = format!(
+        "WITH picked AS MATERIALIZED (
+             SELECT d.request_id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.status = 'active'
+               AND d.webhook_id <> ALL($3)
+             ORDER BY d.next_attempt_at LIMIT $4
+             FOR UPDATE OF d SKIP LOCKED)
+         UPDATE deliveries d SET next_attempt_at = $1
+         FROM events e, webhooks w
+         WHERE d.request_id IN (SELECT request_id FROM picked)
+           AND e.app_id = d.app_id AND e.id = d.event_id AND w.id = d.webhook_id
+         RETURNING {CLAIMED_COLUMNS}"
+    );
+    let skip: Vec<String> = claim.skip_webhooks.iter().map(|w| w.to_string()).collect();
+    let found = sqlx::query(&sql)
+        .bind(claim.lease_until.millis())
+        .bind(claim.now.millis())
+        .bind(skip)
+        .bind(i64::from(claim.limit))
+        .fetch_all(&s.pool)
+        .await?;
+    found.iter().map(claimed).collect()
+}
+
+pub(super) async fn record_attempts(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()> {
+    // CONCURRENCY: an exhaustion fails every pending delivery of its webhook, rows that other
+    // workers may be recording in their own batches. PostgreSQL breaks such a lock cycle by
+    // aborting one transaction; nothing of it was applied, so it simply runs again.
+    let mut retries = 0;
+    loop {
+        match record_batch(s, records).await {
+            Err(e) if is_deadlock(&e) && retries < 3 => retries += 1,
+            done => return done,
+        }
+    }
+}
+
+async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = records.iter().map(|r| r.request_id.to_string()).collect();
+    let mut tx = s.pool.begin().await?;
+    // Lock the batch's deliveries first, in one order for every worker. A delivery deleted
+    // with its webhook meanwhile is not found and its attempt is dropped; one found cannot be
+    // deleted before commit, so its attempt row never loses its foreign key.
+    let present: HashSet<String> = sqlx::query_scalar(
+        "SELECT request_id FROM deliveries WHERE request_id = ANY($1) ORDER BY request_id FOR NO KEY UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let batch: Vec<(&AttemptRecord, &String)> = records
+        .iter()
+        .zip(&ids)
+        .filter(|(_, id)| present.contains(*id))
+        .collect();
+    if batch.is_empty() {
+        return Ok(());
+    }
+
+    let attempts = batch.iter().map(|(r, _)| &r.attempt);
+    sqlx::query(
+        "INSERT INTO attempts (request_id, at, duration_ms, status_code, error, response_body)
+         SELECT a.request_id, a.at, a.duration_ms, a.status_code, a.error, a.response_body
+         FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::text[], $6::text[]) WITH ORDINALITY
+              AS a(request_id, at, duration_ms, status_code, error, response_body, n)
+         ORDER BY a.n",
+    )
+    .bind(batch.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>())
+    .bind(attempts.clone().map(|a| a.at.millis()).collect::<Vec<_>>())
+    .bind(attempts.clone().map(|a| i64::from(a.duration_ms)).collect::<Vec<_>>())
+    .bind(attempts.clone().map(|a| a.status_code.map(i64::from)).collect::<Vec<_>>())
+    .bind(attempts.clone().map(|a| a.error.as_deref()).collect::<Vec<_>>())
+    .bind(attempts.map(|a| a.response_body.as_deref()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+
+    // Successes and reschedules apply before exhaustions (see `rows::in_apply_order`).
+    let (mut succeeded, mut rescheduled) = (Outcomes::default(), Outcomes::default());
+    for (r, id) in &batch {
+        match &r.outcome {
+            AttemptOutcome::Succeeded => succeeded.push(id, finished_at(&r.attempt)),
+            AttemptOutcome::RetryAt(at) => rescheduled.push(id, at.millis()),
+            AttemptOutcome::Exhausted { .. } => {}
+        }
+    }
+    if !succeeded.ids.is_empty() {
+        sqlx::query(
+            "UPDATE deliveries d SET status = 'succeeded', next_attempt_at = NULL, finished_at = u.at,
+                                     attempts_made = d.attempts_made + 1
+             FROM UNNEST($1::text[], $2::int8[]) AS u(request_id, at)
+             WHERE d.request_id = u.request_id AND d.status = 'pending'",
+        )
+        .bind(&succeeded.ids)
+        .bind(&succeeded.times)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !rescheduled.ids.is_empty() {
+        sqlx::query(
+            "UPDATE deliveries d SET next_attempt_at = u.at, attempts_made = d.attempts_made + 1
+             FROM UNNEST($1::text[], $2::int8[]) AS u(request_id, at)
+             WHERE d.request_id = u.request_id AND d.status = 'pending'",
+        )
+        .bind(&rescheduled.ids)
+        .bind(&rescheduled.times)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (r, id) in &batch {
+        if let AttemptOutcome::Exhausted { webhook_reason } = &r.outcome {
+            exhaust(&mut tx, r, id, webhook_reason).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// When an attempt ended.
+fn finished_at(attempt: &Attempt) -> i64 {
+    attempt.at.millis() + i64::from(attempt.duration_ms)
+}
+
+/// Deliveries and a time each, as arrays.
+#[derive(Default)]
+struct Outcomes<'a> {
+    ids: Vec<&'a str>,
+    times: Vec<i64>,
+}
+
+impl<'a> Outcomes<'a> {
+    fn push(&mut self, id: &'a str, at: i64) {
+        self.ids.push(id);
+        self.times.push(at);
+    }
+}
+
+/// The delivery fails; if it was still pending, its webhook becomes inactive and the
+/// webhook's other pending deliveries fail too.
+async fn exhaust(
+    tx: &mut sqlx::PgConnection,
+    r: &AttemptRecord,
+    id: &str,
+    reason: &str,
+) -> StoreResult<()> {
+    let finished_at = finished_at(&r.attempt);
+    let failed = sqlx::query(
+        "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = $1,
+                               attempts_made = attempts_made + 1
+         WHERE request_id = $2 AND status = 'pending'",
+    )
+    .bind(finished_at)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if failed == 0 {
+        return Ok(());
+    }
+    let webhook = r.webhook.to_string();
+    sqlx::query("UPDATE webhooks SET status = 'inactive', status_reason = $1 WHERE id = $2 AND status = 'active'")
+        .bind(reason)
+        .bind(&webhook)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = $1
+         WHERE webhook_id = $2 AND status = 'pending'",
+    )
+    .bind(finished_at)
+    .bind(&webhook)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn release(s: &PgStore, ids: &[RequestId], now: Timestamp) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    let released = sqlx::query("UPDATE deliveries SET next_attempt_at = $1 WHERE status = 'pending' AND request_id = ANY($2)")
+        .bind(now.millis())
+        .bind(&ids)
+        .execute(&s.pool)
+        .await?
+        .rows_affected();
+    if released > 0 {
+        // Another process's workers can take them now (the update has committed).
+        sqlx::query(NOTIFY_WORK).execute(&s.pool).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn next_due(s: &PgStore) -> StoreResult<Option<Timestamp>> {
+    let at: Option<i64> = sqlx::query_scalar(
+        "SELECT d.next_attempt_at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.status = 'pending' AND w.status = 'active' ORDER BY d.next_attempt_at LIMIT 1",
+    )
+    .fetch_optional(&s.pool)
+    .await?
+    .flatten();
+    Ok(at.map(Timestamp::from_millis))
+}
+
+pub(super) async fn depth(s: &PgStore, now: Timestamp) -> StoreResult<QueueDepth> {
+    let row = sqlx::query(
+        "SELECT
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending,
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1) AS due,
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'failed') AS failed",
+    )
+    .bind(now.millis())
+    .fetch_one(&s.pool)
+    .await?;
+    let n = |col: &str| -> StoreResult<u64> {
+        Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0))
+    };
+    Ok(QueueDepth {
+        pending: n("pending")?,
+        due: n("due")?,
+        failed: n("failed")?,
+    })
+}
