@@ -75,7 +75,8 @@ impl App {
             api::router(self.state.clone())
         } else {
             ops::router().with_state(self.state.clone())
-        };
+        }
+        .layer(axum::middleware::from_fn(crate::telemetry::trace_request));
         tracing::info!(listen = %listener.local_addr()?, role = ?role, "hooklayer serving");
         let stop = token.clone();
         tokio::spawn(async move {

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `apps create|list`, `tokens create`. Every command
+//! The command line: `serve`, `migrate`, `apps create|list`, `tokens create`,
+//! `deliveries list`, `replay` (the last two in `crate::deliveries::cli`). Every command
 //! reads the same settings (flag, env, file) and talks to the same database as `serve`, so it
 //! works while the server runs.
 
@@ -35,6 +36,11 @@ pub enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Read a webhook's delivery log
+    #[command(subcommand)]
+    Deliveries(crate::deliveries::cli::DeliveriesCommand),
+    /// Queue a webhook's deliveries again (failed ones by default); prints {"queued": n}
+    Replay(crate::deliveries::cli::ReplayArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -103,6 +109,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let apps = store.list_apps().await.map_err(anyhow::Error::from)?;
             print_json(&apps.iter().map(AppOut::from).collect::<Vec<_>>())
         }
+        Command::Deliveries(command) => crate::deliveries::cli::deliveries(&config, command).await,
+        Command::Replay(args) => crate::deliveries::cli::replay(&config, args).await,
         Command::Tokens(TokensCommand::Create { app }) => {
             let app: AppId = app
                 .parse()

@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub const MAX_APP_NAME: usize = 128;
 
 /// An app as listed (no token).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AppOut {
     pub id: String,
     pub uuid: String,
@@ -42,7 +42,7 @@ impl From<&App> for AppOut {
 }
 
 /// A new app with its first token (shown this once).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedApp {
     #[serde(flatten)]
     pub app: AppOut,
@@ -50,7 +50,7 @@ pub struct CreatedApp {
 }
 
 /// The token object of `POST /admin/apps/:uuid/tokens` and `hooklayer tokens create`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     pub token: String,
 }
@@ -97,6 +97,9 @@ pub async fn create_token_record(
     Ok(added.then_some(CreatedToken { token }))
 }
 
+/// Creates an app and its first token (shown this once).
+#[utoipa::path(post, path = "/admin/apps", tag = "admin", security(("admin_token" = [])), request_body = crate::ops::openapi::NewApp,
+    responses((status = 201, description = "The app with its token.", body = CreatedApp), crate::ops::openapi::AdminBodyErrors))]
 pub async fn create_app(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -109,6 +112,9 @@ pub async fn create_app(
     Ok((StatusCode::CREATED, json_body(&created)).into_response())
 }
 
+/// Lists the apps, oldest first (no tokens).
+#[utoipa::path(get, path = "/admin/apps", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, description = "Every app.", body = Vec<AppOut>), crate::ops::openapi::AdminErrors))]
 pub async fn list_apps(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -120,6 +126,9 @@ pub async fn list_apps(
     ))
 }
 
+/// Issues another API token for an app.
+#[utoipa::path(post, path = "/admin/apps/{app_uuid}/tokens", tag = "admin", security(("admin_token" = [])), params(crate::ops::openapi::AdminAppParams),
+    responses((status = 201, description = "The new token (shown this once).", body = CreatedToken), crate::ops::openapi::AdminErrors))]
 pub async fn create_token(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -133,6 +142,9 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, json_body(&created)).into_response())
 }
 
+/// Deletes an app with its webhooks, events and deliveries.
+#[utoipa::path(delete, path = "/admin/apps/{app_uuid}", tag = "admin", security(("admin_token" = [])), params(crate::ops::openapi::AdminAppParams),
+    responses((status = 204, description = "Deleted."), crate::ops::openapi::AdminErrors))]
 pub async fn delete_app(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

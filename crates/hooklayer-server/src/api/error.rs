@@ -25,8 +25,10 @@ pub struct ApiError {
     pub headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The Layer error body, `{"id","code","message","url","data"?}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LayerError)]
+pub struct Body<'a> {
     id: &'a str,
     code: u16,
     message: &'a str,

@@ -20,10 +20,12 @@ use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 
-#[derive(Serialize)]
-struct Accepted {
+/// The answer for one published event.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Accepted {
     id: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::ops::openapi::EventTypeName)]
     event_type: &'static str,
     created_at: String,
     deliveries: u32,
@@ -62,6 +64,9 @@ fn if_none_match(headers: &HeaderMap) -> Result<Option<EventId>, ApiError> {
     }
 }
 
+/// Publishes one event or a batch; answers once they and their deliveries are committed.
+#[utoipa::path(post, path = "/apps/{app_uuid}/events", tag = "events", params(crate::ops::openapi::PublishParams), request_body = crate::ops::openapi::Publish,
+    responses((status = 202, description = "Accepted: one answer, or an array for a batch.", body = crate::ops::openapi::Published), crate::ops::openapi::PublishErrors))]
 pub async fn publish(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

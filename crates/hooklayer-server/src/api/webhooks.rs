@@ -23,17 +23,21 @@ use std::sync::Arc;
 pub const MAX_WEBHOOKS_PER_APP: u32 = 100;
 
 /// The webhook object, keys in Layer's order; `secret` is never part of it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Webhook)]
 pub struct WebhookOut<'a> {
     id: String,
     url: String,
     version: &'static str,
     target_url: &'a str,
+    #[schema(value_type = Vec<crate::ops::openapi::EventTypeName>)]
     events: Vec<&'static str>,
+    #[schema(value_type = crate::ops::openapi::WebhookStatusName)]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     status_reason: Option<&'a str>,
     created_at: String,
+    #[schema(value_type = Object)]
     config: &'a Map<String, Value>,
 }
 
@@ -78,6 +82,9 @@ pub async fn find_webhook(
         .ok_or_else(|| ApiError::not_found("webhook"))
 }
 
+/// Registers a webhook; its verification starts at once.
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks", tag = "webhooks", params(crate::ops::openapi::AppParams), request_body = crate::ops::openapi::Registration,
+    responses((status = 201, description = "Registered, `unverified`.", body = WebhookOut<'static>), crate::ops::openapi::RegisterErrors))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -117,6 +124,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, render(&state, &webhook)).into_response())
 }
 
+/// Lists the app's webhooks, oldest first.
+#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks", tag = "webhooks", params(crate::ops::openapi::AppParams),
+    responses((status = 200, description = "Every webhook of the app.", body = Vec<WebhookOut<'static>>), crate::ops::openapi::AppErrors))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -132,6 +142,9 @@ pub async fn list(
     Ok(json_body(&out))
 }
 
+/// One webhook.
+#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
+    responses((status = 200, description = "The webhook.", body = WebhookOut<'static>), crate::ops::openapi::WebhookErrors))]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -141,6 +154,9 @@ pub async fn get_one(
     Ok(render(&state, &w))
 }
 
+/// Activates a webhook: unless already `active`, it becomes `unverified` and is verified again.
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/activate", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
+    responses((status = 200, description = "The webhook.", body = WebhookOut<'static>), crate::ops::openapi::WebhookBodyErrors))]
 pub async fn activate(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -161,6 +177,9 @@ pub async fn activate(
     Ok(render(&state, &updated))
 }
 
+/// Deactivates a webhook (`inactive`, "Deactivated by User").
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deactivate", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
+    responses((status = 200, description = "The webhook.", body = WebhookOut<'static>), crate::ops::openapi::WebhookBodyErrors))]
 pub async fn deactivate(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -177,6 +196,9 @@ pub async fn deactivate(
     Ok(render(&state, &updated))
 }
 
+/// Deletes a webhook; no delivery to it starts afterwards.
+#[utoipa::path(delete, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
+    responses((status = 204, description = "Deleted."), crate::ops::openapi::WebhookErrors))]
 pub async fn delete_one(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

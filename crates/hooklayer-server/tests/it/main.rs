@@ -1,5 +1,16 @@
 //! The integration suite: one test binary, real sockets, a real HTTPS receiver, real databases.
 
+mod admin_api;
+mod api_errors;
+mod cli;
+mod crash;
+mod delivery;
+mod delivery_log;
+mod ops;
 mod outbound;
+mod scale_out;
+mod secrets;
 mod smoke;
 mod support;
+mod validation;
+mod webhooks_api;

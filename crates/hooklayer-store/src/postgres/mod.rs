@@ -25,7 +25,7 @@ use hooklayer_core::ids::{AppId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Webhook, WebhookStatus};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, Executor, PgConnection};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -114,14 +114,21 @@ async fn apply(conn: &mut PgConnection, migrations: &[Migration]) -> StoreResult
     let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
         .fetch_all(&mut *conn)
         .await?;
-    for m in migrations.iter().filter(|m| !applied.contains(&m.version)) {
+    for m in migrations {
+        if applied.contains(&m.version) {
+            continue;
+        }
         let fail = |source| StoreError::Migration {
             version: m.version,
             source,
         };
         let mut tx = conn.begin().await?;
-        // A migration file holds several statements: the simple-query protocol runs them all.
-        sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(fail)?;
+        // A migration file holds several statements: `raw_sql` runs them all. Through
+        // `Executor::execute` (not `RawSql::execute`) so that `open` stays a `Send` future.
+        (&mut *tx)
+            .execute(sqlx::raw_sql(m.sql))
+            .await
+            .map_err(fail)?;
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(m.version)
             .bind(Timestamp::now().millis())

@@ -21,6 +21,7 @@ use hooklayer_core::webhook::{Webhook, WebhookStatus};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::Executor;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -77,7 +78,12 @@ async fn run_migrations(pool: &SqlitePool, migrations: &[Migration]) -> StoreRes
             source,
         };
         let mut tx = pool.begin().await?;
-        sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(fail)?;
+        // Through `Executor::execute`, not `RawSql::execute`, whose future rustc cannot prove
+        // `Send` (higher-ranked lifetimes): `open` must be callable from a spawned task.
+        (&mut *tx)
+            .execute(sqlx::raw_sql(m.sql))
+            .await
+            .map_err(fail)?;
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
             .bind(m.version)
             .bind(Timestamp::now().millis())
@@ -96,6 +102,15 @@ impl Store for SqliteStore {
             .fetch_one(&self.reader)
             .await?;
         sqlx::query("SELECT 1").fetch_one(&self.writer).await?;
+        // Open connections keep working on a deleted or moved file (they hold its inode), but
+        // whatever is written from then on is gone at the next start: not ready either.
+        let file: String =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(&self.writer)
+                .await?;
+        if !file.is_empty() {
+            std::fs::metadata(&file).map_err(sqlx::Error::Io)?;
+        }
         Ok(())
     }
 

@@ -1,5 +1,7 @@
-//! Test support: the HTTPS receiver, test databases, and the app harness.
+//! Test support: the HTTPS receiver, test databases, the in-process app harness, and the
+//! real binary as a child process.
 #![allow(dead_code)]
 pub mod app;
 pub mod db;
+pub mod process;
 pub mod receiver;

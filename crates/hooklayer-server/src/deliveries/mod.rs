@@ -1,0 +1,147 @@
+//! The delivery log, manual retry and replay (SPEC §7, a hooklayer extension):
+//!
+//! | route | success |
+//! |---|---|
+//! | `GET …/webhooks/:webhook_uuid/deliveries?status=&limit=&cursor=` | `200 {"data", "next_cursor"}` |
+//! | `GET …/webhooks/:webhook_uuid/deliveries/:request_id` | `200` delivery |
+//! | `POST …/webhooks/:webhook_uuid/deliveries/:request_id/retry` | `202` delivery (`pending`) |
+//! | `POST …/webhooks/:webhook_uuid/replay` `{"since", "status"}` | `202 {"queued": n}` |
+//!
+//! Checks run in SPEC §3's order: auth → `Accept` (the Layer media type or
+//! `application/json`) → unknown webhook (404) → unknown delivery (404) → body size (413) →
+//! JSON (400) → fields (422) → webhook not `active` (422 `invalid_operation`).
+//!
+//! Decisions where the SPEC is silent:
+//! - The "not active" check comes last: a malformed request is reported as such whatever the
+//!   webhook's state, and an unknown delivery is a 404 even on an inactive webhook.
+//! - Attempts carry `response_body` (at most 1 KiB of the target's answer, `null` if none).
+//! - Query parameters: unknown ones are ignored, a repeated one takes its first value, and a
+//!   present but empty one (`?cursor=`) is invalid like any other bad value.
+//! - `retry` ignores its body but still limits its size and, when there is one, requires JSON.
+//! - `since` may have any offset; it compares with the delivery's `created_at`, inclusively.
+//!
+//! After queueing, the handlers wake this process's delivery worker; other processes learn
+//! of the work through the store (PostgreSQL `NOTIFY`) or their poll.
+
+pub mod cli;
+pub mod wire;
+
+use crate::api::error::ApiError;
+use crate::api::json_body;
+use crate::api::request::{parse_optional_object, read_body, AcceptRule};
+use crate::api::webhooks::find_webhook;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use hooklayer_core::ids::RequestId;
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::webhook::{Webhook, WebhookStatus};
+use hooklayer_store::Delivery;
+use std::sync::Arc;
+use wire::{parse_list_query, DeliveryOut, PageOut, ReplayOut, ReplayRequest};
+
+/// The delivery-log routes.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/apps/{app}/webhooks/{webhook}/deliveries", get(list))
+        .route(
+            "/apps/{app}/webhooks/{webhook}/deliveries/{request_id}",
+            get(get_one),
+        )
+        .route(
+            "/apps/{app}/webhooks/{webhook}/deliveries/{request_id}/retry",
+            post(retry),
+        )
+        .route("/apps/{app}/webhooks/{webhook}/replay", post(replay))
+}
+
+/// The message of SPEC §7 for retry and replay on a webhook that is not `active`.
+pub const ACTIVATE_FIRST: &str = "Activate the webhook first.";
+
+/// Retry and replay only queue work for an `active` webhook: the workers claim nothing else,
+/// and queueing for an inactive one would surprise whoever activates it much later.
+fn require_active(w: &Webhook) -> Result<(), ApiError> {
+    if w.status == WebhookStatus::Active {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_operation(ACTIVATE_FIRST))
+    }
+}
+
+/// Finds a delivery of `w` by the id in the path; a malformed id is simply unknown (404).
+async fn find_delivery(state: &AppState, w: &Webhook, id: &str) -> Result<Delivery, ApiError> {
+    let id: RequestId = id.parse().map_err(|_| ApiError::not_found("delivery"))?;
+    state
+        .store
+        .get_delivery(w.app, w.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
+    let query = parse_list_query(query.as_deref())?;
+    let page = state.store.list_deliveries(w.app, w.id, &query).await?;
+    Ok(json_body(&PageOut::from(&page)))
+}
+
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook, request_id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
+    let delivery = find_delivery(&state, &w, &request_id).await?;
+    Ok(json_body(&DeliveryOut::from(&delivery)))
+}
+
+pub async fn retry(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook, request_id)): Path<(String, String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
+    let found = find_delivery(&state, &w, &request_id).await?;
+    parse_optional_object(&read_body(body, state.config.max_payload).await?)?;
+    require_active(&w)?;
+    // The delivery may have gone (webhook deleted, retention) since it was found: then 404.
+    let queued = state
+        .store
+        .retry_delivery(w.app, w.id, found.request_id, Timestamp::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    state.delivery_wake.notify_one();
+    tracing::info!(app.id = %w.app, webhook.id = %w.id, request.id = %queued.request_id, "delivery queued again by the user");
+    Ok((StatusCode::ACCEPTED, json_body(&DeliveryOut::from(&queued))).into_response())
+}
+
+pub async fn replay(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
+    let body = parse_optional_object(&read_body(body, state.config.max_payload).await?)?;
+    let request = ReplayRequest::parse(&body)?;
+    require_active(&w)?;
+    let queued = state
+        .store
+        .replay(w.app, w.id, request.since, request.scope, Timestamp::now())
+        .await?;
+    if queued > 0 {
+        state.delivery_wake.notify_one();
+    }
+    tracing::info!(app.id = %w.app, webhook.id = %w.id, queued, "deliveries replayed");
+    Ok((StatusCode::ACCEPTED, json_body(&ReplayOut { queued })).into_response())
+}

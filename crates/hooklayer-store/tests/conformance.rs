@@ -1,0 +1,26 @@
+//! The store conformance suite: every test is written once against `Arc<dyn Store>` and runs
+//! on both backends (`<area>::sqlite::<test>`, `<area>::postgres::<test>`), so SQLite and
+//! PostgreSQL keep exactly the same contract. See `support` for the per-test databases. The
+//! modules live in `tests/conformance/`.
+
+#[path = "conformance/support.rs"]
+mod support;
+
+#[path = "conformance/apps.rs"]
+mod apps;
+#[path = "conformance/attempts.rs"]
+mod attempts;
+#[path = "conformance/claims.rs"]
+mod claims;
+#[path = "conformance/concurrency.rs"]
+mod concurrency;
+#[path = "conformance/ingest.rs"]
+mod ingest;
+#[path = "conformance/log.rs"]
+mod log;
+#[path = "conformance/purge.rs"]
+mod purge;
+#[path = "conformance/verification.rs"]
+mod verification;
+#[path = "conformance/webhooks.rs"]
+mod webhooks;
