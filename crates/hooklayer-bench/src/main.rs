@@ -199,7 +199,11 @@ async fn run(args: &Args, databases: Arc<Databases>) -> Result<bool> {
         machine: report::machine(),
         ..report::Report::default()
     };
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     report.settings = serde_json::json!({
+        "started_at_unix": started_unix,
         "settings": settings, "hooklayer_bin": bin, "hooklayer_version": version,
         "postgres": args.postgres_url.is_some(),
     });

@@ -128,9 +128,19 @@ impl Config {
         })?;
         let public_url = match raw.get("public_url") {
             Some(u) => {
-                url::Url::parse(u).map_err(|_| {
-                    ConfigError::new("HOOKLAYER_PUBLIC_URL", format!("{u:?} is not a URL"))
-                })?;
+                // Every `url` field is this base plus a path, so it must be an http(s) URL
+                // with neither query nor fragment.
+                let parsed = url::Url::parse(u).ok().filter(|p| {
+                    matches!(p.scheme(), "http" | "https")
+                        && p.query().is_none()
+                        && p.fragment().is_none()
+                });
+                if parsed.is_none() {
+                    return Err(ConfigError::new(
+                        "HOOKLAYER_PUBLIC_URL",
+                        format!("{u:?} is not an http(s) URL without query or fragment"),
+                    ));
+                }
                 u.trim_end_matches('/').to_owned()
             }
             None => format!("http://{listen}"),
@@ -178,6 +188,14 @@ impl Config {
                 ))
             }
         };
+        // A filter `tracing` cannot parse would otherwise fall back to `info` in silence.
+        let log = raw.get("log").unwrap_or("info").to_owned();
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log) {
+            return Err(ConfigError::new(
+                "HOOKLAYER_LOG",
+                format!("{log:?} is not a log filter: {e}"),
+            ));
+        }
         let log_format = match raw.get("log_format").unwrap_or("text") {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -248,7 +266,7 @@ impl Config {
                 "HOOKLAYER_LEASE",
                 parse_duration("HOOKLAYER_LEASE", raw.get("lease").unwrap_or("30s"))?,
             )?,
-            log: raw.get("log").unwrap_or("info").to_owned(),
+            log,
             log_format,
             poll_interval: Duration::from_millis(500),
             retention_interval: Duration::from_secs(60),

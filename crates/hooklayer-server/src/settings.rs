@@ -297,4 +297,43 @@ mod tests {
             "HOOKLAYER_RETRY_SCHEDULE: \"abc\" is not a duration"
         );
     }
+
+    fn file_with(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_flag_or_env_value_beats_the_file_which_beats_nothing() {
+        let file = file_with(
+            "listen = \"127.0.0.1:1111\"\nlease = \"5s\"\nretry_schedule = [\"1s\", \"2s\"]\n",
+        );
+        let args = SettingArgs {
+            config: Some(file.path().to_owned()),
+            listen: Some("127.0.0.1:2222".into()),
+            ..SettingArgs::default()
+        };
+
+        let raw = RawSettings::load(&args).unwrap();
+
+        assert_eq!(raw.get("listen"), Some("127.0.0.1:2222"));
+        assert_eq!(raw.get("lease"), Some("5s"));
+        assert_eq!(raw.get("retry_schedule"), Some("1s,2s"));
+        assert_eq!(raw.get("role"), None);
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_names_the_config_setting() {
+        let file = file_with("retry_shedule = \"1s\"\n");
+        let args = SettingArgs {
+            config: Some(file.path().to_owned()),
+            ..SettingArgs::default()
+        };
+
+        let err = RawSettings::load(&args).unwrap_err();
+
+        assert_eq!(err.setting, "HOOKLAYER_CONFIG");
+        assert!(err.problem.contains("retry_shedule"), "{err}");
+    }
 }

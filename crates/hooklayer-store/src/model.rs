@@ -1,5 +1,6 @@
 //! The records the store reads and writes.
 
+use hooklayer_core::event::NewEvent;
 use hooklayer_core::event_type::EventType;
 use hooklayer_core::ids::{AppId, EventId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
@@ -30,6 +31,18 @@ pub struct IngestAnswer {
     pub created_at: Timestamp,
     /// Deliveries queued for this event when it was first stored.
     pub deliveries: u32,
+}
+
+impl IngestAnswer {
+    /// The answer for an event stored now, queued for `deliveries` webhooks.
+    pub(crate) fn first(event: &NewEvent, deliveries: usize) -> Self {
+        Self {
+            id: event.id,
+            event_type: event.event_type,
+            created_at: event.created_at,
+            deliveries: u32::try_from(deliveries).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// A request to claim due deliveries.

@@ -121,6 +121,16 @@ pub(crate) fn subscribes(events: &str, ty: EventType) -> bool {
     events.split(',').any(|e| e == ty.as_str())
 }
 
+/// The first answer for an event, from `SELECT id, type, created_at, deliveries FROM events`.
+pub(crate) fn stored_answer(r: &impl StoredRow) -> Result<IngestAnswer, StoreError> {
+    Ok(IngestAnswer {
+        id: parse(&r.text("id")?, "events.id")?,
+        event_type: parse(&r.text("type")?, "events.type")?,
+        created_at: Timestamp::from_millis(r.int("created_at")?),
+        deliveries: count(r.int("deliveries")?),
+    })
+}
+
 /// What a worker needs to send a claimed delivery: `deliveries d` joined with its `events e`
 /// and `webhooks w`.
 pub(crate) const CLAIMED_COLUMNS: &str =

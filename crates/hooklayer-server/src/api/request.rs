@@ -29,7 +29,14 @@ pub fn check_accept(headers: &HeaderMap, rule: AcceptRule) -> Result<(), ApiErro
         let mut parts = item.split(';').map(str::trim);
         let media = parts.next().unwrap_or("").to_ascii_lowercase();
         let params: Vec<String> = parts
-            .map(|p| p.replace(' ', "").to_ascii_lowercase())
+            .map(|p| {
+                let p = p.replace(' ', "").to_ascii_lowercase();
+                // A parameter value may be a quoted string (RFC 9110): version="2.0".
+                match p.split_once('=') {
+                    Some((name, value)) => format!("{name}={}", value.trim_matches('"')),
+                    None => p,
+                }
+            })
             .collect();
         let layer_version = params
             .iter()
@@ -100,6 +107,10 @@ mod tests {
         ));
         assert!(accept(
             "application/vnd.layer.webhooks+json;version=1.0",
+            AcceptRule::Layer
+        ));
+        assert!(accept(
+            "application/vnd.layer.webhooks+json; version=\"2.0\"",
             AcceptRule::Layer
         ));
         assert!(!accept(

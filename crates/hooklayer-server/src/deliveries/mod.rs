@@ -82,6 +82,10 @@ async fn find_delivery(state: &AppState, w: &Webhook, id: &str) -> Result<Delive
         .ok_or_else(|| ApiError::not_found("delivery"))
 }
 
+/// Lists a webhook's deliveries, newest first.
+#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries", tag = "deliveries",
+    params(crate::ops::openapi::LogParams, crate::ops::openapi::DeliveryListQuery),
+    responses((status = 200, description = "A page of deliveries.", body = PageOut<'static>), crate::ops::openapi::LogErrors))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -94,6 +98,10 @@ pub async fn list(
     Ok(json_body(&PageOut::from(&page)))
 }
 
+/// One delivery with its attempts (oldest first).
+#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries/{request_id}", tag = "deliveries",
+    params(crate::ops::openapi::DeliveryParams),
+    responses((status = 200, description = "The delivery.", body = DeliveryOut<'static>), crate::ops::openapi::LogErrors))]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -104,6 +112,10 @@ pub async fn get_one(
     Ok(json_body(&DeliveryOut::from(&delivery)))
 }
 
+/// Queues a delivery again now (same request id, fresh attempt budget), whatever its status.
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries/{request_id}/retry", tag = "deliveries",
+    params(crate::ops::openapi::DeliveryParams),
+    responses((status = 202, description = "Queued: the delivery, `pending`.", body = DeliveryOut<'static>), crate::ops::openapi::LogErrors))]
 pub async fn retry(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -125,6 +137,10 @@ pub async fn retry(
     Ok((StatusCode::ACCEPTED, json_body(&DeliveryOut::from(&queued))).into_response())
 }
 
+/// Queues again every delivery of the webhook created since `since` with the given status.
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/replay", tag = "deliveries",
+    params(crate::ops::openapi::LogParams), request_body = crate::ops::openapi::Replay,
+    responses((status = 202, description = "How many deliveries were queued.", body = ReplayOut), crate::ops::openapi::ReplayErrors))]
 pub async fn replay(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -16,11 +16,14 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 250;
 
 /// One delivery with its attempts, keys in SPEC §7's order.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Delivery)]
 pub struct DeliveryOut<'a> {
     request_id: String,
     event_id: String,
+    #[schema(value_type = crate::ops::openapi::EventTypeName)]
     event_type: &'static str,
+    #[schema(value_type = crate::ops::openapi::DeliveryStatusName)]
     status: &'static str,
     created_at: String,
     /// `null` once the delivery is finished (the store already hides stale values).
@@ -30,7 +33,8 @@ pub struct DeliveryOut<'a> {
 
 /// One attempt. `response_body` is a hooklayer addition: at most 1 KiB of what the target
 /// answered (lossy UTF-8), `null` when it answered nothing or never answered.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Attempt)]
 pub struct AttemptOut<'a> {
     at: String,
     duration_ms: u32,
@@ -66,7 +70,8 @@ impl<'a> From<&'a Delivery> for DeliveryOut<'a> {
 }
 
 /// A page of the log: `{"data": [...], "next_cursor": "…"|null}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DeliveryPage)]
 pub struct PageOut<'a> {
     data: Vec<DeliveryOut<'a>>,
     next_cursor: Option<String>,
@@ -82,7 +87,8 @@ impl<'a> From<&'a DeliveryPage> for PageOut<'a> {
 }
 
 /// The answer to a replay.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Replayed)]
 pub struct ReplayOut {
     pub queued: u64,
 }

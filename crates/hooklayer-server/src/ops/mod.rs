@@ -8,7 +8,6 @@
 //! - `/metrics` is OpenMetrics text; the gauges are read from the database at scrape time.
 //! - `/openapi.json` is the OpenAPI 3.1 document of every route ([`openapi`]).
 
-mod log_paths;
 pub mod openapi;
 pub mod schemas;
 

@@ -8,6 +8,7 @@
 pub use super::schemas::*;
 
 use crate::api::{admin, events, webhooks};
+use crate::deliveries;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Server};
 use utoipa::{Modify, OpenApi};
@@ -36,16 +37,21 @@ use utoipa::{Modify, OpenApi};
         webhooks::deactivate,
         webhooks::delete_one,
         events::publish,
-        super::log_paths::list_deliveries,
-        super::log_paths::get_delivery,
-        super::log_paths::retry_delivery,
-        super::log_paths::replay,
+        deliveries::list,
+        deliveries::get_one,
+        deliveries::retry,
+        deliveries::replay,
         super::healthz,
         super::readyz,
         super::metrics,
         super::openapi_json,
     ),
-    components(schemas(crate::api::error::Body<'_>, EventTypeName, WebhookStatusName)),
+    components(schemas(
+        crate::api::error::Body<'_>,
+        EventTypeName,
+        WebhookStatusName,
+        DeliveryStatusName
+    )),
     modifiers(&BearerSchemes),
     security(("app_token" = [])),
     tags(

@@ -8,6 +8,7 @@
 
 use hooklayer_core::event_type::EventType;
 use hooklayer_core::webhook::WebhookStatus;
+use hooklayer_store::DeliveryStatus;
 use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -55,6 +56,23 @@ impl PartialSchema for WebhookStatusName {
 impl ToSchema for WebhookStatusName {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("WebhookStatus")
+    }
+}
+
+/// A delivery's state (from the store's model).
+pub struct DeliveryStatusName;
+
+impl PartialSchema for DeliveryStatusName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(DeliveryStatus::ALL.map(DeliveryStatus::as_str)))
+            .into()
+    }
+}
+impl ToSchema for DeliveryStatusName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("DeliveryStatus")
     }
 }
 
@@ -128,7 +146,7 @@ pub struct NewEvent {
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Publish {
-    One(NewEvent),
+    One(Box<NewEvent>),
     /// 1 to 1000 events, stored all or none.
     Batch(Vec<NewEvent>),
 }

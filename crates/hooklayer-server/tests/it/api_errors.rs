@@ -116,12 +116,18 @@ crate::both_backends!(
                 "{accept}"
             );
         }
-        let v1 = app
-            .http
-            .get(app.url(&list))
-            .bearer_auth(&token)
-            .header("accept", "application/vnd.layer.webhooks+json; version=1.0");
-        assert_eq!(send(v1).await.status, 200);
+        for accept in [
+            "application/vnd.layer.webhooks+json; version=1.0",
+            "application/vnd.layer.webhooks+json;version=\"2.0\"",
+            "text/html, application/vnd.layer.webhooks+json; version=2.0; q=0.9",
+        ] {
+            let request = app
+                .http
+                .get(app.url(&list))
+                .bearer_auth(&token)
+                .header("accept", accept);
+            assert_eq!(send(request).await.status, 200, "{accept}");
+        }
         app.stop().await;
     }
 );

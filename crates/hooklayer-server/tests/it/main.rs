@@ -13,4 +13,5 @@ mod secrets;
 mod smoke;
 mod support;
 mod validation;
+mod webhook_status;
 mod webhooks_api;

@@ -2,9 +2,8 @@
 //! level, in text and in JSON, through a webhook's whole life, and neither its responses nor
 //! its log lines (nor the CLI's) contain a webhook secret or a token.
 
-use crate::support::app::{
-    finish, hooklayer_command, registration, Reply, ServeProcess, ADMIN_TOKEN, LAYER_ACCEPT,
-};
+use crate::support::app::{registration, Reply, ADMIN_TOKEN, LAYER_ACCEPT};
+use crate::support::binary::{finish, hooklayer_command, ServeProcess};
 use crate::support::db::TestDb;
 use crate::support::receiver::{Behavior, TestCa, TestReceiver};
 use reqwest::Method;

@@ -106,7 +106,7 @@ async fn run_migrations(pool: &PgPool) -> StoreResult<()> {
     Ok(())
 }
 
-/// The shared runner: applies each version not in `schema_migrations`, one transaction each.
+/// Applies each version not yet in `schema_migrations`, one transaction each (as on SQLite).
 async fn apply(conn: &mut PgConnection, migrations: &[Migration]) -> StoreResult<()> {
     sqlx::query(migrate::CREATE_TABLE)
         .execute(&mut *conn)
@@ -164,13 +164,7 @@ impl Store for PgStore {
             },
         };
         match listener.recv().await {
-            Ok(_) => {
-                // Coalesce a burst: notifications that have already arrived wake us once.
-                while let Ok(Ok(Some(_))) =
-                    tokio::time::timeout(Duration::ZERO, listener.try_recv()).await
-                {
-                }
-            }
+            Ok(_) => drain(listener).await,
             Err(error) => {
                 *slot = None;
                 drop(slot);
@@ -310,14 +304,24 @@ impl Store for PgStore {
     }
 }
 
+/// Takes the notifications that have already arrived, so that a burst of writes wakes a
+/// waiter once rather than once per write.
+async fn drain(listener: &mut PgListener) {
+    // A zero timeout still polls `try_recv` once: it takes what has arrived and never waits.
+    while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::ZERO, listener.try_recv()).await {}
+}
+
 /// After a `LISTEN` failure: logs it and waits a second, then returns so the caller polls.
 async fn back_off(error: sqlx::Error) {
-    tracing::warn!(error = %error, "listening for work from other processes failed; polling meanwhile");
+    tracing::warn!(%error, "listening for other processes' work failed; polling meanwhile");
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Whether `error` is PostgreSQL's `deadlock_detected`: the server aborted this transaction
 /// to break a lock cycle, and running it again is safe.
 pub(super) fn is_deadlock(error: &StoreError) -> bool {
-    matches!(error, StoreError::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40P01"))
+    let StoreError::Database(sqlx::Error::Database(e)) = error else {
+        return false;
+    };
+    e.code().as_deref() == Some("40P01")
 }

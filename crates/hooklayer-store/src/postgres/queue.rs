@@ -6,7 +6,7 @@
 
 use super::{is_deadlock, PgStore, NOTIFY_WORK};
 use crate::model::*;
-use crate::rows::{claimed, parse, subscribes, CLAIMED_COLUMNS};
+use crate::rows::{claimed, parse, stored_answer, subscribes, CLAIMED_COLUMNS};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, EventId, RequestId};
@@ -60,25 +60,10 @@ pub(super) async fn ingest(
     )
     .bind(&app_id)
     .bind(now.millis())
-    .bind(unique.iter().map(|e| e.id.to_string()).collect::<Vec<_>>())
-    .bind(
-        unique
-            .iter()
-            .map(|e| e.event_type.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        unique
-            .iter()
-            .map(|e| e.created_at.millis())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        unique
-            .iter()
-            .map(|e| e.payload_prefix.as_str())
-            .collect::<Vec<_>>(),
-    )
+    .bind(column(&unique, |e| e.id.to_string()))
+    .bind(column(&unique, |e| e.event_type.as_str()))
+    .bind(column(&unique, |e| e.created_at.millis()))
+    .bind(column(&unique, |e| e.payload_prefix.as_str()))
     .bind(targets.iter().map(|t| t.len() as i64).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
     .await?;
@@ -96,20 +81,15 @@ pub(super) async fn ingest(
         for webhook in targets {
             queued.push(event, webhook);
         }
-        let deliveries = u32::try_from(targets.len()).unwrap_or(u32::MAX);
-        let answer = IngestAnswer {
-            id: event.id,
-            event_type: event.event_type,
-            created_at: event.created_at,
-            deliveries,
-        };
-        answers.insert(event.id, answer);
+        answers.insert(event.id, IngestAnswer::first(event, targets.len()));
     }
     if !queued.request_ids.is_empty() {
         sqlx::query(
-            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at)
+            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status,
+                                     created_at, next_attempt_at)
              SELECT d.request_id, $1, d.webhook_id, d.event_id, d.event_type, 'pending', $2, $2
-             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[]) AS d(request_id, webhook_id, event_id, event_type)",
+             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[])
+                  AS d(request_id, webhook_id, event_id, event_type)",
         )
         .bind(&app_id)
         .bind(now.millis())
@@ -129,20 +109,16 @@ pub(super) async fn ingest(
         .map(|e| e.id.to_string())
         .collect();
     if !known.is_empty() {
-        let rows = sqlx::query("SELECT id, type, created_at, deliveries FROM events WHERE app_id = $1 AND id = ANY($2)")
-            .bind(&app_id)
-            .bind(&known)
-            .fetch_all(&mut *tx)
-            .await?;
-        for r in rows {
-            let id: EventId = parse(r.try_get::<&str, _>("id")?, "events.id")?;
-            let answer = IngestAnswer {
-                id,
-                event_type: parse(r.try_get::<&str, _>("type")?, "events.type")?,
-                created_at: Timestamp::from_millis(r.try_get("created_at")?),
-                deliveries: u32::try_from(r.try_get::<i64, _>("deliveries")?).unwrap_or(0),
-            };
-            answers.insert(id, answer);
+        let found = sqlx::query(
+            "SELECT id, type, created_at, deliveries FROM events WHERE app_id = $1 AND id = ANY($2)",
+        )
+        .bind(&app_id)
+        .bind(&known)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in &found {
+            let answer = stored_answer(r)?;
+            answers.insert(answer.id, answer);
         }
     }
     tx.commit().await?;
@@ -154,9 +130,14 @@ pub(super) async fn ingest(
             answers
                 .get(&e.id)
                 .cloned()
-                .ok_or(sqlx::Error::RowNotFound.into())
+                .ok_or_else(|| sqlx::Error::RowNotFound.into())
         })
         .collect()
+}
+
+/// One column of a batch, as an array to bind.
+fn column<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {
+    rows.iter().map(f).collect()
 }
 
 /// The columns of the deliveries one ingest queues, as arrays.
@@ -230,7 +211,8 @@ async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()>
     // with its webhook meanwhile is not found and its attempt is dropped; one found cannot be
     // deleted before commit, so its attempt row never loses its foreign key.
     let present: HashSet<String> = sqlx::query_scalar(
-        "SELECT request_id FROM deliveries WHERE request_id = ANY($1) ORDER BY request_id FOR NO KEY UPDATE",
+        "SELECT request_id FROM deliveries WHERE request_id = ANY($1)
+         ORDER BY request_id FOR NO KEY UPDATE",
     )
     .bind(&ids)
     .fetch_all(&mut *tx)
@@ -246,52 +228,47 @@ async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()>
         return Ok(());
     }
 
-    let attempts = batch.iter().map(|(r, _)| &r.attempt);
     sqlx::query(
         "INSERT INTO attempts (request_id, at, duration_ms, status_code, error, response_body)
          SELECT a.request_id, a.at, a.duration_ms, a.status_code, a.error, a.response_body
-         FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::text[], $6::text[]) WITH ORDINALITY
-              AS a(request_id, at, duration_ms, status_code, error, response_body, n)
+         FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::text[], $6::text[])
+              WITH ORDINALITY AS a(request_id, at, duration_ms, status_code, error, response_body, n)
          ORDER BY a.n",
     )
-    .bind(batch.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>())
-    .bind(attempts.clone().map(|a| a.at.millis()).collect::<Vec<_>>())
-    .bind(attempts.clone().map(|a| i64::from(a.duration_ms)).collect::<Vec<_>>())
-    .bind(attempts.clone().map(|a| a.status_code.map(i64::from)).collect::<Vec<_>>())
-    .bind(attempts.clone().map(|a| a.error.as_deref()).collect::<Vec<_>>())
-    .bind(attempts.map(|a| a.response_body.as_deref()).collect::<Vec<_>>())
+    .bind(column(&batch, |(_, id)| id.as_str()))
+    .bind(column(&batch, |(r, _)| r.attempt.at.millis()))
+    .bind(column(&batch, |(r, _)| i64::from(r.attempt.duration_ms)))
+    .bind(column(&batch, |(r, _)| r.attempt.status_code.map(i64::from)))
+    .bind(column(&batch, |(r, _)| r.attempt.error.as_deref()))
+    .bind(column(&batch, |(r, _)| r.attempt.response_body.as_deref()))
     .execute(&mut *tx)
     .await?;
 
-    // Successes and reschedules apply before exhaustions (see `rows::in_apply_order`).
-    let (mut succeeded, mut rescheduled) = (Outcomes::default(), Outcomes::default());
+    // Successes and reschedules first, then exhaustions (see `rows::in_apply_order`).
+    let (mut ids, mut succeeded, mut times) = (Vec::new(), Vec::new(), Vec::new());
     for (r, id) in &batch {
-        match &r.outcome {
-            AttemptOutcome::Succeeded => succeeded.push(id, finished_at(&r.attempt)),
-            AttemptOutcome::RetryAt(at) => rescheduled.push(id, at.millis()),
-            AttemptOutcome::Exhausted { .. } => {}
-        }
+        let (success, at) = match &r.outcome {
+            AttemptOutcome::Succeeded => (true, finished_at(&r.attempt)),
+            AttemptOutcome::RetryAt(at) => (false, at.millis()),
+            AttemptOutcome::Exhausted { .. } => continue,
+        };
+        ids.push(id.as_str());
+        succeeded.push(success);
+        times.push(at);
     }
-    if !succeeded.ids.is_empty() {
+    if !ids.is_empty() {
         sqlx::query(
-            "UPDATE deliveries d SET status = 'succeeded', next_attempt_at = NULL, finished_at = u.at,
-                                     attempts_made = d.attempts_made + 1
-             FROM UNNEST($1::text[], $2::int8[]) AS u(request_id, at)
+            "UPDATE deliveries d
+             SET status = CASE WHEN u.succeeded THEN 'succeeded' ELSE 'pending' END,
+                 next_attempt_at = CASE WHEN u.succeeded THEN NULL ELSE u.at END,
+                 finished_at = CASE WHEN u.succeeded THEN u.at END,
+                 attempts_made = d.attempts_made + 1
+             FROM UNNEST($1::text[], $2::bool[], $3::int8[]) AS u(request_id, succeeded, at)
              WHERE d.request_id = u.request_id AND d.status = 'pending'",
         )
-        .bind(&succeeded.ids)
-        .bind(&succeeded.times)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if !rescheduled.ids.is_empty() {
-        sqlx::query(
-            "UPDATE deliveries d SET next_attempt_at = u.at, attempts_made = d.attempts_made + 1
-             FROM UNNEST($1::text[], $2::int8[]) AS u(request_id, at)
-             WHERE d.request_id = u.request_id AND d.status = 'pending'",
-        )
-        .bind(&rescheduled.ids)
-        .bind(&rescheduled.times)
+        .bind(&ids)
+        .bind(&succeeded)
+        .bind(&times)
         .execute(&mut *tx)
         .await?;
     }
@@ -307,20 +284,6 @@ async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()>
 /// When an attempt ended.
 fn finished_at(attempt: &Attempt) -> i64 {
     attempt.at.millis() + i64::from(attempt.duration_ms)
-}
-
-/// Deliveries and a time each, as arrays.
-#[derive(Default)]
-struct Outcomes<'a> {
-    ids: Vec<&'a str>,
-    times: Vec<i64>,
-}
-
-impl<'a> Outcomes<'a> {
-    fn push(&mut self, id: &'a str, at: i64) {
-        self.ids.push(id);
-        self.times.push(at);
-    }
 }
 
 /// The delivery fails; if it was still pending, its webhook becomes inactive and the
@@ -346,11 +309,14 @@ async fn exhaust(
         return Ok(());
     }
     let webhook = r.webhook.to_string();
-    sqlx::query("UPDATE webhooks SET status = 'inactive', status_reason = $1 WHERE id = $2 AND status = 'active'")
-        .bind(reason)
-        .bind(&webhook)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE webhooks SET status = 'inactive', status_reason = $1
+         WHERE id = $2 AND status = 'active'",
+    )
+    .bind(reason)
+    .bind(&webhook)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = $1
          WHERE webhook_id = $2 AND status = 'pending'",
@@ -367,7 +333,9 @@ pub(super) async fn release(s: &PgStore, ids: &[RequestId], now: Timestamp) -> S
         return Ok(());
     }
     let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-    let released = sqlx::query("UPDATE deliveries SET next_attempt_at = $1 WHERE status = 'pending' AND request_id = ANY($2)")
+    let released = sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = $1 WHERE status = 'pending' AND request_id = ANY($2)",
+    )
         .bind(now.millis())
         .bind(&ids)
         .execute(&s.pool)

@@ -165,15 +165,30 @@ pub(super) async fn purge(s: &SqliteStore, before: Timestamp, batch: u32) -> Sto
         }
         tx.commit().await?;
     }
-    let events = sqlx::query(
-        "DELETE FROM events WHERE rowid IN (
-             SELECT e.rowid FROM events e WHERE e.ingested_at < ?
-             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.app_id = e.app_id AND d.event_id = e.id)
-             LIMIT ?)",
+    // Orphaned events are found on the reader too: the search passes every old event that still
+    // has a delivery (a deactivated webhook's backlog of pending ones may be large), and on the
+    // writer it would hold up every ingest for as long. The delete checks each event again
+    // (nothing adds a delivery to an existing event, but the check costs little).
+    let orphans: Vec<(String, String)> = sqlx::query_as(
+        "SELECT e.app_id, e.id FROM events e WHERE e.ingested_at < ?
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.app_id = e.app_id AND d.event_id = e.id)
+         LIMIT ?",
     )
     .bind(before.millis())
     .bind(i64::from(batch))
-    .execute(&s.writer)
+    .fetch_all(&s.reader)
     .await?;
-    Ok(deleted + events.rows_affected())
+    if !orphans.is_empty() {
+        let sql = format!(
+            "DELETE FROM events WHERE (app_id, id) IN (VALUES {})
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.app_id = events.app_id AND d.event_id = events.id)",
+            vec!["(?, ?)"; orphans.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (app_id, id) in &orphans {
+            q = q.bind(app_id).bind(id);
+        }
+        deleted += q.execute(&s.writer).await?.rows_affected();
+    }
+    Ok(deleted)
 }

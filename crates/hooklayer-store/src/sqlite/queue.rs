@@ -2,7 +2,7 @@
 
 use super::{placeholders, SqliteStore};
 use crate::model::*;
-use crate::rows::{claimed, in_apply_order, parse, subscribes, CLAIMED_COLUMNS};
+use crate::rows::{claimed, in_apply_order, stored_answer, subscribes, CLAIMED_COLUMNS};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, RequestId};
@@ -30,7 +30,6 @@ pub(super) async fn ingest(
             .filter(|(_, subscribed)| subscribes(subscribed, event.event_type))
             .map(|(id, _)| id.as_str())
             .collect();
-        let fan_out = u32::try_from(targets.len()).unwrap_or(u32::MAX);
         let inserted = sqlx::query(
             "INSERT INTO events (app_id, id, type, created_at, ingested_at, payload, deliveries)
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -41,35 +40,30 @@ pub(super) async fn ingest(
         .bind(event.created_at.millis())
         .bind(now.millis())
         .bind(&event.payload_prefix)
-        .bind(i64::from(fan_out))
+        .bind(targets.len() as i64)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 0 {
             // Idempotency: the app already has this id; the first answer stands.
             let row = sqlx::query(
-                "SELECT type, created_at, deliveries FROM events WHERE app_id = ? AND id = ?",
+                "SELECT id, type, created_at, deliveries FROM events WHERE app_id = ? AND id = ?",
             )
             .bind(&app_id)
             .bind(&event_id)
             .fetch_one(&mut *tx)
             .await?;
-            answers.push(IngestAnswer {
-                id: event.id,
-                event_type: parse(row.try_get::<&str, _>("type")?, "events.type")?,
-                created_at: Timestamp::from_millis(row.try_get("created_at")?),
-                deliveries: u32::try_from(row.try_get::<i64, _>("deliveries")?).unwrap_or(0),
-            });
+            answers.push(stored_answer(&row)?);
             continue;
         }
-        for webhook_id in targets {
+        for webhook_id in &targets {
             sqlx::query(
                 "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at)
                  VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
             )
             .bind(RequestId::new().to_string())
             .bind(&app_id)
-            .bind(webhook_id)
+            .bind(*webhook_id)
             .bind(&event_id)
             .bind(event.event_type.as_str())
             .bind(now.millis())
@@ -77,12 +71,7 @@ pub(super) async fn ingest(
             .execute(&mut *tx)
             .await?;
         }
-        answers.push(IngestAnswer {
-            id: event.id,
-            event_type: event.event_type,
-            created_at: event.created_at,
-            deliveries: fan_out,
-        });
+        answers.push(IngestAnswer::first(event, targets.len()));
     }
     tx.commit().await?;
     Ok(answers)

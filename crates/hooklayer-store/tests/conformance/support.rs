@@ -133,12 +133,11 @@ impl PgDatabase {
     }
 }
 
-/// Writes each test once and runs it on both backends, as `<module>::sqlite::<test>` and
-/// `<module>::postgres::<test>`.
+/// Runs each named test, written once as `async fn <test>(db: TestDb)`, on both backends:
+/// `<module>::sqlite::<test>` and `<module>::postgres::<test>`. A test left out of the list is
+/// dead code, which the lints reject.
 macro_rules! conformance {
-    ($(async fn $name:ident($db:ident) $body:block)*) => {
-        $(async fn $name($db: crate::support::TestDb) $body)*
-
+    ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {

@@ -328,3 +328,129 @@ crate::both_backends!(each_purge_batch_is_a_short_write, |db| {
     );
     app.stop().await;
 });
+
+crate::both_backends!(scratch_pending_backlog, |db| {
+    let app = TestAppBuilder::new().set("role", "api").start(&db).await;
+    let store = app.state.store.clone();
+    let (uuid, _) = app.create_app("timed").await;
+    let app_id: AppId = uuid.parse().expect("app uuid");
+    let parked = seed::webhook(
+        store.as_ref(),
+        app_id,
+        "https://127.0.0.1:9/parked",
+        "conversation.created",
+    )
+    .await;
+    let old = Timestamp::now().plus_millis(-2 * HOUR_MS);
+    seed::events(
+        store.as_ref(),
+        app_id,
+        "conversation.created",
+        OLD_EVENTS,
+        old,
+        End::Pending,
+    )
+    .await;
+    store
+        .deactivate_webhook(app_id, parked, "x")
+        .await
+        .expect("deactivate");
+    seed::webhook(
+        store.as_ref(),
+        app_id,
+        "https://127.0.0.1:9/hook",
+        "message.sent",
+    )
+    .await;
+    seed::events(
+        store.as_ref(),
+        app_id,
+        "message.sent",
+        2000,
+        old.plus_millis(5),
+        End::Succeeded,
+    )
+    .await;
+    let before = Timestamp::now().plus_millis(-HOUR_MS);
+    let mut batches = Vec::new();
+    loop {
+        let started = Instant::now();
+        let deleted = store.purge_finished(before, BATCH).await.expect("purge");
+        batches.push((started.elapsed(), deleted));
+        if deleted == 0 {
+            break;
+        }
+    }
+    eprintln!("backlog purge: {batches:?}");
+    app.stop().await;
+});
+
+crate::both_backends!(scratch_backlog_ingest, |db| {
+    let app = TestAppBuilder::new()
+        .set("role", "api")
+        .set("retention", "1h")
+        .start(&db)
+        .await;
+    let store = app.state.store.clone();
+    let (uuid, token) = app.create_app("timed").await;
+    let app_id: AppId = uuid.parse().expect("app uuid");
+    let parked = seed::webhook(
+        store.as_ref(),
+        app_id,
+        "https://127.0.0.1:9/parked",
+        "conversation.created",
+    )
+    .await;
+    let old = Timestamp::now().plus_millis(-2 * HOUR_MS);
+    seed::events(
+        store.as_ref(),
+        app_id,
+        "conversation.created",
+        OLD_EVENTS,
+        old,
+        End::Pending,
+    )
+    .await;
+    store
+        .deactivate_webhook(app_id, parked, "x")
+        .await
+        .expect("deactivate");
+    seed::webhook(
+        store.as_ref(),
+        app_id,
+        "https://127.0.0.1:9/hook",
+        "message.sent",
+    )
+    .await;
+    seed::events(
+        store.as_ref(),
+        app_id,
+        "message.sent",
+        10000,
+        old.plus_millis(5),
+        End::Succeeded,
+    )
+    .await;
+    let state = app.state.clone();
+    let pass = tokio::spawn(async move {
+        let started = Instant::now();
+        let deleted = retention::pass(&state, &CancellationToken::new()).await;
+        (deleted, started.elapsed())
+    });
+    let mut latencies = Vec::new();
+    while !pass.is_finished() {
+        let sent = Instant::now();
+        let (status, _) = app.publish(&uuid, &token, &event("message.sent")).await;
+        latencies.push(sent.elapsed());
+        assert_eq!(status, 202);
+    }
+    let (deleted, took) = pass.await.expect("pass task");
+    latencies.sort();
+    eprintln!(
+        "backlog pass {deleted:?} in {took:?}; {} publishes, p50 {:?} max {:?}",
+        latencies.len(),
+        latencies[latencies.len() / 2],
+        latencies.last()
+    );
+    app.stop().await;
+});

@@ -2,6 +2,7 @@
 //! real binary as a child process.
 #![allow(dead_code)]
 pub mod app;
+pub mod binary;
 pub mod db;
 pub mod process;
 pub mod receiver;
