@@ -196,6 +196,7 @@ pub struct DeliveryPage {
 pub enum ReplayScope {
     Failed,
     Succeeded,
+    /// Every finished delivery, succeeded or failed (pending ones are already queued).
     All,
 }
 

@@ -231,7 +231,9 @@ pub(crate) fn replay_statuses(scope: ReplayScope) -> &'static str {
     match scope {
         ReplayScope::Failed => "('failed')",
         ReplayScope::Succeeded => "('succeeded')",
-        ReplayScope::All => "('pending','succeeded','failed')",
+        // "all" means every finished delivery: a pending one is already queued, and re-queueing
+        // it would cut its running lease short and could send it twice.
+        ReplayScope::All => "('succeeded','failed')",
     }
 }
 

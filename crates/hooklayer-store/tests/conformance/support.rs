@@ -16,6 +16,7 @@ use hooklayer_core::webhook::{Secret, Webhook, WebhookStatus, WebhookVersion};
 use hooklayer_store::*;
 use sqlx::{Connection, Executor, PgConnection};
 use std::future::Future;
+use std::io::Write;
 use std::sync::Arc;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -106,7 +107,9 @@ impl PgDatabase {
                 panic!("PostgreSQL at {admin_url} is unreachable ({e}); CI runs the store suite on both backends")
             }
             Err(_) => {
-                eprintln!("SKIPPED (postgres unreachable): {test}");
+                // Straight to the stderr handle: the test harness captures `eprintln!`.
+                let line = format!("SKIPPED (postgres unreachable): {test}\n");
+                let _ = std::io::stderr().write_all(line.as_bytes());
                 return None;
             }
         };
@@ -141,14 +144,16 @@ macro_rules! conformance {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                crate::support::run(crate::support::Backend::Sqlite, stringify!($name), super::$name).await
+                let name = concat!(module_path!(), "::", stringify!($name));
+                crate::support::run(crate::support::Backend::Sqlite, name, super::$name).await
             })*
         }
 
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                crate::support::run(crate::support::Backend::Postgres, stringify!($name), super::$name).await
+                let name = concat!(module_path!(), "::", stringify!($name));
+                crate::support::run(crate::support::Backend::Postgres, name, super::$name).await
             })*
         }
     };

@@ -6,8 +6,11 @@
 //! - `retry_replay`: manual retry and replay after reactivation.
 //! - `errors`: bad parameters and bodies answer in the Layer error format.
 //! - `retention`: the background purge, and ingest during a purge of 50,000 rows.
+//! - `cli`: `hooklayer deliveries list` and `hooklayer replay`.
+//! - `seed`: old rows written straight through the store.
 
 mod attempts;
+mod cli;
 mod errors;
 mod pagination;
 mod retention;

@@ -7,7 +7,7 @@
 
 use super::seed::{self, count, End};
 use super::{event, Hook};
-use crate::support::app::{registration, webhook_uuid, TestAppBuilder};
+use crate::support::app::{registration, webhook_uuid, TestApp, TestAppBuilder};
 use crate::support::receiver::{TestCa, TestReceiver};
 use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 const HOUR_MS: i64 = 3_600_000;
 const OLD_EVENTS: usize = 50_000;
+/// Old pending deliveries of a deactivated webhook: every purge batch must pass them by.
+const PARKED: usize = 10_000;
 
 /// An app created straight in the store; returns it with its token.
 async fn seed_app(store: &dyn Store) -> (AppId, String) {
@@ -33,6 +35,29 @@ async fn seed_app(store: &dyn Store) -> (AppId, String) {
         .await
         .expect("create app");
     (app.id, token)
+}
+
+/// Publishes one event and returns how long the `202` took (asserting it is one).
+async fn publish_timed(app: &TestApp, uuid: &str, token: &str) -> Duration {
+    let sent = Instant::now();
+    let (status, body) = app.publish(uuid, token, &event("message.sent")).await;
+    let took = sent.elapsed();
+    assert_eq!(status, 202, "ingest during the purge: {body}");
+    assert_eq!(body["deliveries"], 1);
+    took
+}
+
+/// `n=…, p50 …, p99 …, max …` of some durations.
+fn summary(durations: &mut [Duration]) -> String {
+    durations.sort();
+    let pct = |p: usize| durations[(durations.len() - 1) * p / 100];
+    format!(
+        "n={}, p50 {:?}, p99 {:?}, max {:?}",
+        durations.len(),
+        pct(50),
+        pct(99),
+        pct(100)
+    )
 }
 
 crate::both_backends!(
@@ -222,7 +247,7 @@ crate::both_backends!(
             store.as_ref(),
             app_id,
             "conversation.created",
-            100,
+            PARKED,
             old,
             End::Pending,
         )
@@ -232,23 +257,24 @@ crate::both_backends!(
             .await
             .expect("deactivate");
         eprintln!(
-            "seeded {OLD_EVENTS} old deliveries in {:?}",
+            "seeded {OLD_EVENTS} old finished and {PARKED} old pending deliveries in {:?}",
             started.elapsed()
         );
 
+        // The same publishes without a pass first: the machine's own latency, for comparison.
+        let mut baseline = Vec::new();
+        while baseline.len() < 300 {
+            baseline.push(publish_timed(&app, &uuid, &token).await);
+        }
         let state = app.state.clone();
         let pass = tokio::spawn(async move {
             let started = Instant::now();
             let deleted = retention::pass(&state, &CancellationToken::new()).await;
             (deleted, started.elapsed())
         });
-        let mut latencies = Vec::new();
-        while !pass.is_finished() || latencies.len() < 20 {
-            let sent = Instant::now();
-            let (status, body) = app.publish(&uuid, &token, &event("message.sent")).await;
-            latencies.push(sent.elapsed());
-            assert_eq!(status, 202, "ingest during the purge: {body}");
-            assert_eq!(body["deliveries"], 1);
+        let mut during = Vec::new();
+        while !pass.is_finished() || during.len() < 20 {
+            during.push(publish_timed(&app, &uuid, &token).await);
         }
         let (deleted, took) = pass.await.expect("pass task");
         let deleted = deleted.expect("pass");
@@ -258,24 +284,20 @@ crate::both_backends!(
             3 * OLD_EVENTS as u64,
             "old deliveries, their attempts and their events"
         );
-        let published = latencies.len() as i64;
+        let published = (baseline.len() + during.len()) as i64;
         assert_eq!(count(&db.url, "attempts").await, 0);
         assert_eq!(
             count(&db.url, "deliveries").await,
-            100 + published,
+            PARKED as i64 + published,
             "pending and fresh deliveries stay"
         );
-        assert_eq!(count(&db.url, "events").await, 100 + published);
-        latencies.sort();
-        let pct = |p: usize| latencies[(latencies.len() - 1) * p / 100];
+        assert_eq!(count(&db.url, "events").await, PARKED as i64 + published);
         eprintln!(
-        "retention pass: {deleted} rows in {took:?} ({} batches of {BATCH}); {} publishes meanwhile: p50 {:?}, p99 {:?}, max {:?}",
-        OLD_EVENTS.div_ceil(BATCH as usize),
-        latencies.len(),
-        pct(50),
-        pct(99),
-        pct(100)
-    );
+            "retention pass: {deleted} rows in {took:?} ({} batches of {BATCH}); publish latency before: {}; during: {}",
+            OLD_EVENTS.div_ceil(BATCH as usize),
+            summary(&mut baseline),
+            summary(&mut during),
+        );
         app.stop().await;
     }
 );
@@ -317,140 +339,6 @@ crate::both_backends!(each_purge_batch_is_a_short_write, |db| {
     }
 
     assert_eq!(total, 3 * OLD_EVENTS as u64);
-    batches.sort();
-    let pct = |p: usize| batches[(batches.len() - 1) * p / 100];
-    eprintln!(
-        "purge_finished({BATCH}): {} calls, p50 {:?}, p99 {:?}, max {:?}",
-        batches.len(),
-        pct(50),
-        pct(99),
-        pct(100)
-    );
-    app.stop().await;
-});
-
-crate::both_backends!(scratch_pending_backlog, |db| {
-    let app = TestAppBuilder::new().set("role", "api").start(&db).await;
-    let store = app.state.store.clone();
-    let (uuid, _) = app.create_app("timed").await;
-    let app_id: AppId = uuid.parse().expect("app uuid");
-    let parked = seed::webhook(
-        store.as_ref(),
-        app_id,
-        "https://127.0.0.1:9/parked",
-        "conversation.created",
-    )
-    .await;
-    let old = Timestamp::now().plus_millis(-2 * HOUR_MS);
-    seed::events(
-        store.as_ref(),
-        app_id,
-        "conversation.created",
-        OLD_EVENTS,
-        old,
-        End::Pending,
-    )
-    .await;
-    store
-        .deactivate_webhook(app_id, parked, "x")
-        .await
-        .expect("deactivate");
-    seed::webhook(
-        store.as_ref(),
-        app_id,
-        "https://127.0.0.1:9/hook",
-        "message.sent",
-    )
-    .await;
-    seed::events(
-        store.as_ref(),
-        app_id,
-        "message.sent",
-        2000,
-        old.plus_millis(5),
-        End::Succeeded,
-    )
-    .await;
-    let before = Timestamp::now().plus_millis(-HOUR_MS);
-    let mut batches = Vec::new();
-    loop {
-        let started = Instant::now();
-        let deleted = store.purge_finished(before, BATCH).await.expect("purge");
-        batches.push((started.elapsed(), deleted));
-        if deleted == 0 {
-            break;
-        }
-    }
-    eprintln!("backlog purge: {batches:?}");
-    app.stop().await;
-});
-
-crate::both_backends!(scratch_backlog_ingest, |db| {
-    let app = TestAppBuilder::new()
-        .set("role", "api")
-        .set("retention", "1h")
-        .start(&db)
-        .await;
-    let store = app.state.store.clone();
-    let (uuid, token) = app.create_app("timed").await;
-    let app_id: AppId = uuid.parse().expect("app uuid");
-    let parked = seed::webhook(
-        store.as_ref(),
-        app_id,
-        "https://127.0.0.1:9/parked",
-        "conversation.created",
-    )
-    .await;
-    let old = Timestamp::now().plus_millis(-2 * HOUR_MS);
-    seed::events(
-        store.as_ref(),
-        app_id,
-        "conversation.created",
-        OLD_EVENTS,
-        old,
-        End::Pending,
-    )
-    .await;
-    store
-        .deactivate_webhook(app_id, parked, "x")
-        .await
-        .expect("deactivate");
-    seed::webhook(
-        store.as_ref(),
-        app_id,
-        "https://127.0.0.1:9/hook",
-        "message.sent",
-    )
-    .await;
-    seed::events(
-        store.as_ref(),
-        app_id,
-        "message.sent",
-        10000,
-        old.plus_millis(5),
-        End::Succeeded,
-    )
-    .await;
-    let state = app.state.clone();
-    let pass = tokio::spawn(async move {
-        let started = Instant::now();
-        let deleted = retention::pass(&state, &CancellationToken::new()).await;
-        (deleted, started.elapsed())
-    });
-    let mut latencies = Vec::new();
-    while !pass.is_finished() {
-        let sent = Instant::now();
-        let (status, _) = app.publish(&uuid, &token, &event("message.sent")).await;
-        latencies.push(sent.elapsed());
-        assert_eq!(status, 202);
-    }
-    let (deleted, took) = pass.await.expect("pass task");
-    latencies.sort();
-    eprintln!(
-        "backlog pass {deleted:?} in {took:?}; {} publishes, p50 {:?} max {:?}",
-        latencies.len(),
-        latencies[latencies.len() / 2],
-        latencies.last()
-    );
+    eprintln!("purge_finished({BATCH}) calls: {}", summary(&mut batches));
     app.stop().await;
 });

@@ -85,7 +85,7 @@ crate::both_backends!(
         );
         assert!(queued["next_attempt_at"].is_string(), "{queued}");
         receiver.wait_for_requests(before + 1, WAIT).await;
-        assert_eq!(posted_ids(&receiver, before), [request_id.clone()]);
+        assert_eq!(posted_ids(&receiver, before), vec![request_id.clone()]);
         let resent = &receiver.requests()[before];
         assert_eq!(resent.header("webhook-id"), Some(request_id.as_str()));
         let log = hook

@@ -370,4 +370,4 @@ impl TestApp {
 
 // ---- the real binary (in `binary`; re-exported for the tests that import it from here) ----
 
-pub use super::binary::{finish, hooklayer_command, Finished, ServeProcess};
+pub use super::binary::{hooklayer_command, ServeProcess};
