@@ -150,7 +150,8 @@ impl Hooklayer {
             .env("HOOKLAYER_ALLOW_TARGETS", "127.0.0.0/8,::1/128")
             // Measure the service, not the per-app limiter.
             .env("HOOKLAYER_RATE_LIMIT", "0")
-            .env("HOOKLAYER_LOG", "warn")
+            // HOOKLAYER_BENCH_LOG raises hooklayer's log level for profiling runs.
+            .env("HOOKLAYER_LOG", std::env::var("HOOKLAYER_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))

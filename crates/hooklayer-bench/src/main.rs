@@ -252,7 +252,7 @@ async fn run(args: &Args, databases: Arc<Databases>) -> Result<bool> {
     bench.report.write(&args.out)?;
     eprintln!("figures written to {}", args.out.display());
     // Keep the logs of a failed run for inspection.
-    if !bench.report.errors.is_empty() {
+    if !bench.report.errors.is_empty() || std::env::var_os("HOOKLAYER_BENCH_KEEP_LOGS").is_some() {
         let kept = dir.keep();
         eprintln!("hooklayer logs kept in {}", kept.display());
     }

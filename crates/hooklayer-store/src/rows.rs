@@ -236,15 +236,3 @@ pub(crate) fn replay_statuses(scope: ReplayScope) -> &'static str {
         ReplayScope::All => "('succeeded','failed')",
     }
 }
-
-/// Outcomes in the order a batch applies them: successes and reschedules before exhaustions,
-/// so a delivery that succeeded in the same batch in which another delivery of its webhook ran
-/// out of attempts is recorded as succeeded, not failed along with the webhook's other
-/// pending deliveries.
-pub(crate) fn in_apply_order(records: &[AttemptRecord]) -> impl Iterator<Item = &AttemptRecord> {
-    let exhausted = |r: &&AttemptRecord| matches!(r.outcome, AttemptOutcome::Exhausted { .. });
-    records
-        .iter()
-        .filter(move |r| !exhausted(r))
-        .chain(records.iter().filter(exhausted))
-}

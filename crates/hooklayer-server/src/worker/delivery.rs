@@ -111,7 +111,7 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
             continue;
         }
         let idle = next_wait(ctx).await;
-        wait(ctx, idle, !ctx.tracker.room().1.is_empty()).await;
+        wait(ctx, idle, true).await;
     }
 }
 

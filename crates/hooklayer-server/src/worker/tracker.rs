@@ -1,14 +1,22 @@
 //! Bookkeeping of the deliveries this process has claimed: how many in all and per webhook,
 //! and the per-webhook semaphores that cap concurrent requests to one webhook.
 //!
-//! Isolation: a webhook that already has twice its in-flight cap claimed is skipped by the
-//! next claims, so a slow or failing webhook cannot fill this worker's capacity while
-//! deliveries to healthy webhooks wait.
+//! Isolation: a webhook that already has [`SATURATION`] times its in-flight cap claimed is
+//! skipped by the next claims, so a slow or failing webhook cannot fill this worker's capacity
+//! while deliveries to healthy webhooks wait.
+//!
+//! Wake-ups: [`Tracker::freed`] is signalled only when a claim becomes possible again (a
+//! webhook drops below saturation, or the process below its claim cap), not on every finished
+//! delivery, so an idle claim loop is not spun by completions.
 
 use hooklayer_core::ids::WebhookId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, Semaphore};
+
+/// Claimed deliveries per webhook, in multiples of its in-flight cap, before it is skipped:
+/// enough queued behind the cap to keep it busy between two claims.
+pub const SATURATION: usize = 4;
 
 struct Slot {
     claimed: usize,
@@ -27,7 +35,7 @@ pub struct Tracker {
     per_webhook: usize,
     // CONCURRENCY: held only for map updates, never across an await.
     inner: Mutex<Inner>,
-    /// Signalled whenever a claimed delivery is done, so a saturated claim loop can go on.
+    /// Signalled when a claim becomes possible again (see the module docs).
     pub freed: Notify,
 }
 
@@ -53,7 +61,7 @@ impl Tracker {
         let skip = inner
             .slots
             .iter()
-            .filter(|(_, s)| s.claimed >= self.per_webhook * 2)
+            .filter(|(_, s)| s.claimed >= self.saturated())
             .map(|(id, _)| *id)
             .collect();
         (self.max_claimed.saturating_sub(inner.total), skip)
@@ -74,17 +82,28 @@ impl Tracker {
 
     /// A claimed delivery is done (sent or released).
     pub fn done(&self, webhook: WebhookId) {
-        {
+        let reopened = {
             let mut inner = self.lock();
+            let total_reopened = inner.total == self.max_claimed;
             inner.total = inner.total.saturating_sub(1);
+            let mut webhook_reopened = false;
             if let Some(slot) = inner.slots.get_mut(&webhook) {
+                webhook_reopened = slot.claimed == self.saturated();
                 slot.claimed = slot.claimed.saturating_sub(1);
                 if slot.claimed == 0 {
                     inner.slots.remove(&webhook);
                 }
             }
+            total_reopened || webhook_reopened || inner.total == 0
+        };
+        if reopened {
+            // A stored permit covers the case where the claim loop is not waiting yet.
+            self.freed.notify_one();
         }
-        self.freed.notify_one();
+    }
+
+    fn saturated(&self) -> usize {
+        self.per_webhook * SATURATION
     }
 
     /// Deliveries claimed and not yet done.
@@ -101,14 +120,14 @@ mod tests {
     fn a_saturated_webhook_is_skipped_and_freed_again() {
         let t = Tracker::new(100, 2);
         let slow = WebhookId::new();
-        for _ in 0..4 {
+        for _ in 0..8 {
             t.add(slow);
         }
         let (room, skip) = t.room();
-        assert_eq!((room, skip), (96, vec![slow]));
+        assert_eq!((room, skip), (92, vec![slow]));
         t.done(slow);
-        assert_eq!(t.room(), (97, vec![]));
-        for _ in 0..3 {
+        assert_eq!(t.room(), (93, vec![]));
+        for _ in 0..7 {
             t.done(slow);
         }
         assert_eq!(t.in_flight(), 0);

@@ -244,7 +244,8 @@ async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()>
     .execute(&mut *tx)
     .await?;
 
-    // Successes and reschedules first, then exhaustions (see `rows::in_apply_order`).
+    // Successes and reschedules first, then exhaustions, so a delivery that succeeded in the
+    // same batch in which another delivery of its webhook ran out of attempts stays succeeded.
     let (mut ids, mut succeeded, mut times) = (Vec::new(), Vec::new(), Vec::new());
     for (r, id) in &batch {
         let (success, at) = match &r.outcome {

@@ -2,13 +2,26 @@
 
 use super::{placeholders, SqliteStore};
 use crate::model::*;
-use crate::rows::{claimed, in_apply_order, stored_answer, subscribes, CLAIMED_COLUMNS};
+use crate::rows::{claimed, stored_answer, subscribes, CLAIMED_COLUMNS};
+use std::collections::{HashMap, HashSet};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, RequestId};
 use hooklayer_core::time::Timestamp;
 use sqlx::Row;
 
+/// Rows per multi-row statement; well under SQLite's bound-parameter limit.
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// `(?, ?, …), (?, ?, …)`: `rows` groups of `columns` placeholders.
+fn value_rows(rows: usize, columns: usize) -> String {
+    let one = format!("({})", placeholders(columns));
+    vec![one; rows].join(", ")
+}
+
+// PERFORMANCE: every statement is a round trip to the connection's thread, so ingest writes
+// a whole batch with one multi-row INSERT for the events and one for the deliveries, instead
+// of a statement per row.
 pub(super) async fn ingest(
     s: &SqliteStore,
     app: AppId,
@@ -22,59 +35,110 @@ pub(super) async fn ingest(
             .bind(&app_id)
             .fetch_all(&mut *tx)
             .await?;
-    let mut answers = Vec::with_capacity(events.len());
-    for event in events {
-        let event_id = event.id.to_string();
-        let targets: Vec<&str> = hooks
+    let targets = |event: &NewEvent| -> Vec<&str> {
+        hooks
             .iter()
             .filter(|(_, subscribed)| subscribes(subscribed, event.event_type))
             .map(|(id, _)| id.as_str())
-            .collect();
-        let inserted = sqlx::query(
+            .collect()
+    };
+
+    // 1. Insert the events; RETURNING names the ones that were new (the rest already existed,
+    //    or repeat an id earlier in this batch).
+    let mut inserted: HashSet<String> = HashSet::with_capacity(events.len());
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
             "INSERT INTO events (app_id, id, type, created_at, ingested_at, payload, deliveries)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&app_id)
-        .bind(&event_id)
-        .bind(event.event_type.as_str())
-        .bind(event.created_at.millis())
-        .bind(now.millis())
-        .bind(&event.payload_prefix)
-        .bind(targets.len() as i64)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            // Idempotency: the app already has this id; the first answer stands.
-            let row = sqlx::query(
-                "SELECT id, type, created_at, deliveries FROM events WHERE app_id = ? AND id = ?",
-            )
-            .bind(&app_id)
-            .bind(&event_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            answers.push(stored_answer(&row)?);
-            continue;
+             VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+            value_rows(chunk.len(), 7)
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for event in chunk {
+            q = q
+                .bind(&app_id)
+                .bind(event.id.to_string())
+                .bind(event.event_type.as_str())
+                .bind(event.created_at.millis())
+                .bind(now.millis())
+                .bind(&event.payload_prefix)
+                .bind(targets(event).len() as i64);
         }
-        for webhook_id in &targets {
-            sqlx::query(
-                "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at)
-                 VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-            )
-            .bind(RequestId::new().to_string())
-            .bind(&app_id)
-            .bind(*webhook_id)
-            .bind(&event_id)
-            .bind(event.event_type.as_str())
-            .bind(now.millis())
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await?;
+        inserted.extend(q.fetch_all(&mut *tx).await?);
+    }
+
+    // 2. Answer each event in order: new ones with their fan-out, repeats with the first answer.
+    let mut answers = Vec::with_capacity(events.len());
+    let mut first: HashMap<String, IngestAnswer> = HashMap::new();
+    let mut new_events: Vec<&NewEvent> = Vec::with_capacity(events.len());
+    let mut stored: Vec<String> = Vec::new();
+    for event in events {
+        let id = event.id.to_string();
+        if let Some(answer) = first.get(&id) {
+            answers.push(Some(answer.clone()));
+        } else if inserted.contains(&id) {
+            let answer = IngestAnswer::first(event, targets(event).len());
+            first.insert(id, answer.clone());
+            new_events.push(event);
+            answers.push(Some(answer));
+        } else {
+            stored.push(id);
+            answers.push(None);
         }
-        answers.push(IngestAnswer::first(event, targets.len()));
+    }
+    let mut earlier: HashMap<String, IngestAnswer> = HashMap::new();
+    for chunk in stored.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, type, created_at, deliveries FROM events WHERE app_id = ? AND id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(&app_id);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for row in q.fetch_all(&mut *tx).await? {
+            let answer = stored_answer(&row)?;
+            earlier.insert(answer.id.to_string(), answer);
+        }
+    }
+
+    // 3. Queue the deliveries of the new events.
+    let deliveries: Vec<(&NewEvent, &str)> = new_events
+        .iter()
+        .flat_map(|event| targets(event).into_iter().map(move |hook| (*event, hook)))
+        .collect();
+    for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at)
+             VALUES {}",
+            value_rows(chunk.len(), 8)
+        );
+        let mut q = sqlx::query(&sql);
+        for (event, hook) in chunk {
+            q = q
+                .bind(RequestId::new().to_string())
+                .bind(&app_id)
+                .bind(*hook)
+                .bind(event.id.to_string())
+                .bind(event.event_type.as_str())
+                .bind("pending")
+                .bind(now.millis())
+                .bind(now.millis());
+        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(answers)
+
+    answers
+        .into_iter()
+        .zip(events)
+        .map(|(answer, event)| match answer {
+            Some(a) => Ok(a),
+            None => earlier
+                .get(&event.id.to_string())
+                .cloned()
+                .ok_or_else(|| crate::StoreError::Corrupt(format!("event {} vanished during ingest", event.id))),
+        })
+        .collect()
 }
 
 pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
@@ -122,74 +186,99 @@ pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec
     rows.iter().map(claimed).collect()
 }
 
+// PERFORMANCE: one statement for all the attempts of a batch, one for its successes and one
+// for its reschedules; only exhaustions (rare) go row by row.
 pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) -> StoreResult<()> {
     let mut tx = s.writer.begin().await?;
-    for r in in_apply_order(records) {
-        let id = r.request_id.to_string();
-        let a = &r.attempt;
+    for chunk in records.chunks(ROWS_PER_STATEMENT) {
         // The delivery may have been deleted with its webhook meanwhile: insert only if it exists.
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO attempts (request_id, at, duration_ms, status_code, error, response_body)
-             SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM deliveries WHERE request_id = ?)",
+             SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6
+             FROM (VALUES {}) AS v
+             WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.request_id = v.column1)",
+            value_rows(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            let a = &r.attempt;
+            q = q
+                .bind(r.request_id.to_string())
+                .bind(a.at.millis())
+                .bind(i64::from(a.duration_ms))
+                .bind(a.status_code.map(i64::from))
+                .bind(a.error.as_deref())
+                .bind(a.response_body.as_deref());
+        }
+        q.execute(&mut *tx).await?;
+    }
+
+    let finished_at = |r: &AttemptRecord| r.attempt.at.millis() + i64::from(r.attempt.duration_ms);
+    let succeeded: Vec<(String, i64)> = records
+        .iter()
+        .filter(|r| r.outcome == AttemptOutcome::Succeeded)
+        .map(|r| (r.request_id.to_string(), finished_at(r)))
+        .collect();
+    let retried: Vec<(String, i64)> = records
+        .iter()
+        .filter_map(|r| match r.outcome {
+            AttemptOutcome::RetryAt(at) => Some((r.request_id.to_string(), at.millis())),
+            _ => None,
+        })
+        .collect();
+    let updates = [
+        (
+            succeeded,
+            "status = 'succeeded', next_attempt_at = NULL, finished_at = v.column2",
+        ),
+        (retried, "next_attempt_at = v.column2"),
+    ];
+    for (rows, set) in &updates {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE deliveries SET {set}, attempts_made = attempts_made + 1
+                 FROM (VALUES {}) AS v
+                 WHERE deliveries.request_id = v.column1 AND deliveries.status = 'pending'",
+                value_rows(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, value) in chunk {
+                q = q.bind(id).bind(value);
+            }
+            q.execute(&mut *tx).await?;
+        }
+    }
+
+    // Exhaustions last, so a success in the same batch for the same webhook is kept.
+    for r in records {
+        let AttemptOutcome::Exhausted { webhook_reason } = &r.outcome else { continue };
+        let finished = finished_at(r);
+        let failed = sqlx::query(
+            "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = ?,
+             attempts_made = attempts_made + 1 WHERE request_id = ? AND status = 'pending'",
         )
-        .bind(&id)
-        .bind(a.at.millis())
-        .bind(i64::from(a.duration_ms))
-        .bind(a.status_code.map(i64::from))
-        .bind(a.error.as_deref())
-        .bind(a.response_body.as_deref())
-        .bind(&id)
+        .bind(finished)
+        .bind(r.request_id.to_string())
         .execute(&mut *tx)
-        .await?;
-        let finished_at = a.at.millis() + i64::from(a.duration_ms);
-        match &r.outcome {
-            AttemptOutcome::Succeeded => {
-                sqlx::query(
-                    "UPDATE deliveries SET status = 'succeeded', next_attempt_at = NULL, finished_at = ?,
-                     attempts_made = attempts_made + 1 WHERE request_id = ? AND status = 'pending'",
-                )
-                .bind(finished_at)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            AttemptOutcome::RetryAt(at) => {
-                sqlx::query(
-                    "UPDATE deliveries SET next_attempt_at = ?, attempts_made = attempts_made + 1
-                     WHERE request_id = ? AND status = 'pending'",
-                )
-                .bind(at.millis())
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            AttemptOutcome::Exhausted { webhook_reason } => {
-                let failed = sqlx::query(
-                    "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = ?,
-                     attempts_made = attempts_made + 1 WHERE request_id = ? AND status = 'pending'",
-                )
-                .bind(finished_at)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if failed > 0 {
-                    let webhook = r.webhook.to_string();
-                    sqlx::query("UPDATE webhooks SET status = 'inactive', status_reason = ? WHERE id = ? AND status = 'active'")
-                        .bind(webhook_reason)
-                        .bind(&webhook)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = ?
-                         WHERE webhook_id = ? AND status = 'pending'",
-                    )
-                    .bind(finished_at)
-                    .bind(&webhook)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
+        .await?
+        .rows_affected();
+        if failed > 0 {
+            let webhook = r.webhook.to_string();
+            sqlx::query(
+                "UPDATE webhooks SET status = 'inactive', status_reason = ? WHERE id = ? AND status = 'active'",
+            )
+            .bind(webhook_reason)
+            .bind(&webhook)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = ?
+                 WHERE webhook_id = ? AND status = 'pending'",
+            )
+            .bind(finished)
+            .bind(&webhook)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     tx.commit().await?;
