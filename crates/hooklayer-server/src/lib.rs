@@ -11,6 +11,7 @@
 //!   log; [`ops`]: health, readiness, metrics, OpenAPI.
 //! - [`worker`]: delivery (claim → send → record), verification, retention.
 //! - [`outbound`]: the one HTTP client that talks to targets (SSRF guard, TLS, timeouts).
+//! - [`ingest`]: group commit of publish requests.
 //! - [`metrics`], [`rate_limit`], [`telemetry`].
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod deliveries;
+pub mod ingest;
 pub mod metrics;
 pub mod ops;
 pub mod outbound;

@@ -1,6 +1,7 @@
 //! The state shared by the API handlers and the workers of one process.
 
 use crate::config::Config;
+use crate::ingest::IngestQueue;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use hooklayer_core::target_url::TargetRules;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub target_rules: TargetRules,
     pub rate_limiter: RateLimiter,
     pub metrics: Metrics,
+    /// Group commit for the publish API.
+    pub ingest: IngestQueue,
     /// Wakes the delivery workers of this process when work was queued.
     pub delivery_wake: Notify,
     /// Wakes the verification worker of this process when a webhook awaits verification.
@@ -23,6 +26,7 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Builds the state; must run inside the tokio runtime (it starts the ingest task).
     pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
         let target_rules = TargetRules {
             allow_http: config.allow_http_targets,
@@ -31,6 +35,7 @@ impl AppState {
         Self {
             rate_limiter: RateLimiter::new(config.rate_limit),
             metrics: Metrics::new(),
+            ingest: IngestQueue::start(store.clone()),
             target_rules,
             store,
             config,
