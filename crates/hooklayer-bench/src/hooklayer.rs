@@ -151,7 +151,10 @@ impl Hooklayer {
             // Measure the service, not the per-app limiter.
             .env("HOOKLAYER_RATE_LIMIT", "0")
             // HOOKLAYER_BENCH_LOG raises hooklayer's log level for profiling runs.
-            .env("HOOKLAYER_LOG", std::env::var("HOOKLAYER_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "HOOKLAYER_LOG",
+                std::env::var("HOOKLAYER_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))

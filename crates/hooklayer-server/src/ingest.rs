@@ -49,9 +49,16 @@ impl IngestQueue {
 
     /// Stores `events` for `app` (with their deliveries) and returns one answer per event, in
     /// order, once they are committed.
-    pub async fn ingest(&self, app: AppId, events: Vec<NewEvent>) -> Result<Vec<IngestAnswer>, IngestError> {
+    pub async fn ingest(
+        &self,
+        app: AppId,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<IngestAnswer>, IngestError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { app, events, reply }).await.map_err(|_| IngestError::Stopped)?;
+        self.jobs
+            .send(Job { app, events, reply })
+            .await
+            .map_err(|_| IngestError::Stopped)?;
         Ok(answer.await.map_err(|_| IngestError::Stopped)??)
     }
 }

@@ -97,7 +97,11 @@ pub async fn publish(
         }
     };
     let count = events.len() as u64;
-    let answers = state.ingest.ingest(app, events).await.map_err(ApiError::internal)?;
+    let answers = state
+        .ingest
+        .ingest(app, events)
+        .await
+        .map_err(ApiError::internal)?;
     state.metrics.events_ingested(count);
     if answers.iter().any(|a| a.deliveries > 0) {
         state.delivery_wake.notify_one();

@@ -3,12 +3,12 @@
 use super::{placeholders, SqliteStore};
 use crate::model::*;
 use crate::rows::{claimed, stored_answer, subscribes, CLAIMED_COLUMNS};
-use std::collections::{HashMap, HashSet};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, RequestId};
 use hooklayer_core::time::Timestamp;
 use sqlx::Row;
+use std::collections::{HashMap, HashSet};
 
 /// Rows per multi-row statement; well under SQLite's bound-parameter limit.
 const ROWS_PER_STATEMENT: usize = 400;
@@ -133,10 +133,9 @@ pub(super) async fn ingest(
         .zip(events)
         .map(|(answer, event)| match answer {
             Some(a) => Ok(a),
-            None => earlier
-                .get(&event.id.to_string())
-                .cloned()
-                .ok_or_else(|| crate::StoreError::Corrupt(format!("event {} vanished during ingest", event.id))),
+            None => earlier.get(&event.id.to_string()).cloned().ok_or_else(|| {
+                crate::StoreError::Corrupt(format!("event {} vanished during ingest", event.id))
+            }),
         })
         .collect()
 }
@@ -251,7 +250,9 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
 
     // Exhaustions last, so a success in the same batch for the same webhook is kept.
     for r in records {
-        let AttemptOutcome::Exhausted { webhook_reason } = &r.outcome else { continue };
+        let AttemptOutcome::Exhausted { webhook_reason } = &r.outcome else {
+            continue;
+        };
         let finished = finished_at(r);
         let failed = sqlx::query(
             "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = ?,
