@@ -1,10 +1,8 @@
 //! The request of SPEC §6: body bytes, every header, both signatures, versions.
 
 use super::*;
-use crate::support::app::{registration, webhook_uuid, TestAppBuilder};
-use crate::support::receiver::{Behavior, TestCa, TestReceiver};
+use crate::support::app::{registration, TestAppBuilder};
 use serde_json::json;
-use std::time::Duration;
 
 crate::both_backends!(
     a_message_event_arrives_with_every_header_and_both_signatures,

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::support::app::{registration, webhook_uuid, TestAppBuilder};
-use crate::support::receiver::{Behavior, TestCa, TestReceiver};
+use crate::support::receiver::Behavior;
 use serde_json::json;
 use std::time::Duration;
 
