@@ -32,7 +32,9 @@ impl TestAppBuilder {
         settings.set("admin_token", ADMIN_TOKEN);
         settings.set("allow_targets", "127.0.0.0/8,::1/128");
         settings.set("retry_schedule", "50ms,100ms");
-        settings.set("delivery_timeout", "1s");
+        // Generous, so a loaded CI machine never times out a healthy receiver; tests of
+        // timeouts set their own.
+        settings.set("delivery_timeout", "5s");
         settings.set("rate_limit", "0");
         settings.set("log", "warn");
         Self {

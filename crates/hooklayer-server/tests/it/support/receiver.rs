@@ -163,13 +163,25 @@ struct State {
 impl Shared {
     /// Records the request and picks the behaviour that answers it.
     fn record(&self, request: RecordedRequest) -> Behavior {
-        let mut state = self.state.lock().expect("receiver state");
-        state.requests.push(request);
-        self.recorded.send_replace(state.requests.len());
-        state
-            .once
-            .pop_front()
-            .unwrap_or_else(|| state.default.clone())
+        let (count, behavior) = {
+            let mut state = self.state.lock().expect("receiver state");
+            state.requests.push(request);
+            let behavior = state
+                .once
+                .pop_front()
+                .unwrap_or_else(|| state.default.clone());
+            (state.requests.len(), behavior)
+        };
+        // Signalled after the state lock is released, so the two locks are never nested; the
+        // count only grows even when two connections record at once.
+        self.recorded.send_if_modified(|seen| {
+            let grew = count > *seen;
+            if grew {
+                *seen = count;
+            }
+            grew
+        });
+        behavior
     }
 }
 
@@ -242,8 +254,13 @@ impl TestReceiver {
     /// Waits until at least `n` requests have arrived; panics after `timeout`.
     pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
         let mut recorded = self.shared.recorded.subscribe();
-        let reached = tokio::time::timeout(timeout, recorded.wait_for(|count| *count >= n)).await;
-        if !matches!(reached, Ok(Ok(_))) {
+        // The watch guard returned by `wait_for` is dropped at once: holding it while taking the
+        // state lock would deadlock with `record`.
+        let reached = matches!(
+            tokio::time::timeout(timeout, recorded.wait_for(|count| *count >= n)).await,
+            Ok(Ok(_))
+        );
+        if !reached {
             let got = self.requests();
             panic!(
                 "receiver expected {n} request(s) within {timeout:?} but got {}: {:?}",
