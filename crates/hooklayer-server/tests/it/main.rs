@@ -13,5 +13,6 @@ mod secrets;
 mod smoke;
 mod support;
 mod validation;
+mod verification;
 mod webhook_status;
 mod webhooks_api;
