@@ -49,6 +49,8 @@ pub struct PgStore {
     /// The `LISTEN hooklayer_work` connection, opened by the first wait and dropped after an
     /// error so that a later wait opens a fresh one. Waiters take turns on it.
     listener: Mutex<Option<PgListener>>,
+    /// When this process last refreshed the queue's statistics (see `queue::claim_due`).
+    analyzed_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl PgStore {
@@ -67,6 +69,7 @@ impl PgStore {
         Ok(Self {
             pool,
             listener: Mutex::new(None),
+            analyzed_at: std::sync::Mutex::new(None),
         })
     }
 
@@ -328,3 +331,30 @@ pub(super) fn is_deadlock(error: &StoreError) -> bool {
     };
     e.code().as_deref() == Some("40P01")
 }
+
+impl PgStore {
+    /// Refreshes the planner statistics of `deliveries` in the background, at most once per
+    /// [`ANALYZE_EVERY`] per process. Called when a claim was slow: a queue that grew faster
+    /// than autovacuum analyzes it makes the planner sort the whole due set instead of
+    /// walking `deliveries_due` in order (measured: 400 ms instead of 5 ms per claim with
+    /// 300,000 pending rows).
+    pub(super) fn refresh_statistics(&self) {
+        let now = std::time::Instant::now();
+        {
+            let mut last = self.analyzed_at.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| now.duration_since(at) < ANALYZE_EVERY) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sqlx::query("ANALYZE deliveries").execute(&pool).await {
+                tracing::warn!(error = %e, "refreshing queue statistics failed");
+            }
+        });
+    }
+}
+
+/// Least time between two statistics refreshes by one process.
+const ANALYZE_EVERY: Duration = Duration::from_secs(30);

@@ -158,6 +158,9 @@ impl<'a> Deliveries<'a> {
     }
 }
 
+/// A claim slower than this suggests stale planner statistics.
+const SLOW_CLAIM: std::time::Duration = std::time::Duration::from_millis(100);
+
 pub(super) async fn claim_due(s: &PgStore, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
     // CONCURRENCY: the pick locks the deliveries it takes (OF d: never the webhook rows, which
     // would make other workers skip every delivery of that webhook) and SKIP LOCKED passes
@@ -178,6 +181,7 @@ pub(super) async fn claim_due(s: &PgStore, claim: &Claim) -> StoreResult<Vec<Cla
          RETURNING {CLAIMED_COLUMNS}"
     );
     let skip: Vec<String> = claim.skip_webhooks.iter().map(|w| w.to_string()).collect();
+    let started = std::time::Instant::now();
     let found = sqlx::query(&sql)
         .bind(claim.lease_until.millis())
         .bind(claim.now.millis())
@@ -185,6 +189,9 @@ pub(super) async fn claim_due(s: &PgStore, claim: &Claim) -> StoreResult<Vec<Cla
         .bind(i64::from(claim.limit))
         .fetch_all(&s.pool)
         .await?;
+    if started.elapsed() > SLOW_CLAIM {
+        s.refresh_statistics();
+    }
     found.iter().map(claimed).collect()
 }
 
