@@ -37,6 +37,9 @@ impl TargetUrl {
         if raw.chars().count() > MAX_TARGET_URL_LEN {
             return Err(invalid("must be at most 2048 characters long."));
         }
+        if raw.chars().any(char::is_control) {
+            return Err(invalid("must not contain control characters."));
+        }
         let https_only = "must be an https URL.";
         let url = Url::parse(raw).map_err(|_| {
             invalid(if rules.allow_http {
@@ -124,6 +127,7 @@ mod tests {
             "not a url",
             "/relative",
             "https://user:pw@mydomain.com/",
+            "https://mydomain.com/a\u{0}b",
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.kind, PropertyErrorKind::Invalid, "{bad}");

@@ -164,7 +164,10 @@ impl Registration {
         let events = parse_events(required(body, "events")?)?;
 
         let secret = match required(body, "secret")? {
-            Value::String(s) if SECRET_LEN.contains(&s.chars().count()) => Secret(s.clone()),
+            // NUL cannot be stored by every backend (PostgreSQL text) and has no place in a key.
+            Value::String(s) if SECRET_LEN.contains(&s.chars().count()) && !s.contains('\0') => {
+                Secret(s.clone())
+            }
             _ => {
                 return Err(PropertyError::invalid(
                     "secret",
@@ -290,6 +293,7 @@ mod tests {
             ("events", json!("message.sent"), Invalid),
             ("secret", json!("short"), Invalid),
             ("secret", json!(12345678901234567i64), Invalid),
+            ("secret", json!("0123456789abcdef\u{0}"), Invalid),
             ("config", json!([1]), Invalid),
             ("config", json!({"big": "x".repeat(17 * 1024)}), Invalid),
         ];

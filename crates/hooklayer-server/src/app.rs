@@ -7,7 +7,7 @@ use crate::config::{Config, ConfigError};
 use crate::outbound::{OutboundClient, OutboundConfig};
 use crate::state::AppState;
 use crate::{api, ops, worker};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -74,7 +74,13 @@ impl App {
         let router = if role.runs_api() {
             api::router(self.state.clone())
         } else {
-            ops::router().with_state(self.state.clone())
+            // A worker serves only the ops routes, with the same Layer errors for the rest.
+            ops::router()
+                .fallback(|| async { api::error::ApiError::invalid_endpoint() })
+                .method_not_allowed_fallback(|| async {
+                    api::error::ApiError::method_not_allowed()
+                })
+                .with_state(self.state.clone())
         }
         .layer(axum::middleware::from_fn(crate::telemetry::trace_request));
         tracing::info!(listen = %listener.local_addr()?, role = ?role, "hooklayer serving");
@@ -84,9 +90,19 @@ impl App {
             stop.cancel();
         });
         let serve_stop = token.clone();
-        axum::serve(listener, router)
+        let serve = axum::serve(listener, router)
             .with_graceful_shutdown(async move { serve_stop.cancelled().await })
-            .await?;
+            .into_future();
+        // Graceful shutdown waits for open connections; a client that never finishes its
+        // request must not hold the process past the shutdown budget.
+        let linger = async {
+            token.cancelled().await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        };
+        tokio::select! {
+            served = serve => served?,
+            _ = linger => tracing::warn!("connections still open 10 s after shutdown began; closing them"),
+        }
         token.cancel();
         let drained = tokio::time::timeout(Duration::from_secs(12), async {
             while workers.join_next().await.is_some() {}

@@ -229,6 +229,25 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        let delivery_timeout = positive(
+            "HOOKLAYER_DELIVERY_TIMEOUT",
+            parse_duration(
+                "HOOKLAYER_DELIVERY_TIMEOUT",
+                raw.get("delivery_timeout").unwrap_or("1s"),
+            )?,
+        )?;
+        let lease = positive(
+            "HOOKLAYER_LEASE",
+            parse_duration("HOOKLAYER_LEASE", raw.get("lease").unwrap_or("30s"))?,
+        )?;
+        // An attempt must end well inside its claim, or another worker could send the same
+        // delivery while it is still in flight.
+        if lease < delivery_timeout * 2 {
+            return Err(ConfigError::new(
+                "HOOKLAYER_LEASE",
+                "must be at least twice HOOKLAYER_DELIVERY_TIMEOUT",
+            ));
+        }
         Ok(Config {
             listen,
             database_url: raw
@@ -246,13 +265,7 @@ impl Config {
                 "HOOKLAYER_ALLOW_HTTP_TARGETS",
                 raw.get("allow_http_targets").unwrap_or("false"),
             )?,
-            delivery_timeout: positive(
-                "HOOKLAYER_DELIVERY_TIMEOUT",
-                parse_duration(
-                    "HOOKLAYER_DELIVERY_TIMEOUT",
-                    raw.get("delivery_timeout").unwrap_or("1s"),
-                )?,
-            )?,
+            delivery_timeout,
             retry_schedule,
             max_payload: parse_size(
                 "HOOKLAYER_MAX_PAYLOAD",
@@ -262,10 +275,7 @@ impl Config {
             max_in_flight_per_webhook: max_in_flight as usize,
             role,
             rate_limit: count("HOOKLAYER_RATE_LIMIT", "rate_limit", "10000")?,
-            lease: positive(
-                "HOOKLAYER_LEASE",
-                parse_duration("HOOKLAYER_LEASE", raw.get("lease").unwrap_or("30s"))?,
-            )?,
+            lease,
             log,
             log_format,
             poll_interval: Duration::from_millis(500),

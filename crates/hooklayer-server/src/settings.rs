@@ -22,7 +22,8 @@ pub struct SettingArgs {
         long,
         global = true,
         env = "HOOKLAYER_DATABASE_URL",
-        value_name = "URL"
+        value_name = "URL",
+        hide_env_values = true
     )]
     pub database_url: Option<String>,
     /// Base of every `url` field in responses [default: http://<listen>]

@@ -4,9 +4,11 @@ use crate::config::Config;
 use crate::ingest::IngestQueue;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
+use hooklayer_core::ids::WebhookId;
 use hooklayer_core::target_url::TargetRules;
 use hooklayer_store::Store;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 /// Everything a handler or worker needs; shared behind an `Arc`.
@@ -23,6 +25,32 @@ pub struct AppState {
     pub delivery_wake: Notify,
     /// Wakes the verification worker of this process when a webhook awaits verification.
     pub verify_wake: Notify,
+    /// Webhooks deleted, deactivated or exhausted since their deliveries were claimed.
+    pub stopped: StoppedWebhooks,
+}
+
+/// Webhooks whose already-claimed deliveries must not be sent: a delivery claimed while its
+/// webhook was active may wait for a sending slot after the webhook was deleted, deactivated
+/// or exhausted. Send tasks check this set once they have their slot.
+#[derive(Default)]
+pub struct StoppedWebhooks {
+    // CONCURRENCY: a short critical section per check; never held across an await.
+    ids: Mutex<HashSet<WebhookId>>,
+}
+
+impl StoppedWebhooks {
+    pub fn stop(&self, id: WebhookId) {
+        self.lock().insert(id);
+    }
+    pub fn resume(&self, id: WebhookId) {
+        self.lock().remove(&id);
+    }
+    pub fn is_stopped(&self, id: WebhookId) -> bool {
+        self.lock().contains(&id)
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<WebhookId>> {
+        self.ids.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl AppState {
@@ -41,6 +69,7 @@ impl AppState {
             config,
             delivery_wake: Notify::new(),
             verify_wake: Notify::new(),
+            stopped: StoppedWebhooks::default(),
         }
     }
 }

@@ -59,10 +59,14 @@ pub struct CreatedToken {
 pub fn parse_app_name(value: Option<&Value>) -> Result<String, PropertyError> {
     match value {
         None | Some(Value::Null) => Err(PropertyError::missing("name")),
-        Some(Value::String(s)) if (1..=MAX_APP_NAME).contains(&s.chars().count()) => Ok(s.clone()),
+        Some(Value::String(s))
+            if (1..=MAX_APP_NAME).contains(&s.chars().count()) && !s.chars().any(char::is_control) =>
+        {
+            Ok(s.clone())
+        }
         Some(_) => Err(PropertyError::invalid(
             "name",
-            "The name property must be a string of 1 to 128 characters.",
+            "The name property must be a string of 1 to 128 characters, without control characters.",
         )),
     }
 }

@@ -193,6 +193,8 @@ pub async fn deactivate(
         .deactivate_webhook(w.app, w.id, DEACTIVATED_BY_USER)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
+    // After the commit, before the answer: a delivery that checks from now on sees the stop.
+    state.stopped.stop(w.id);
     Ok(render(&state, &updated))
 }
 
@@ -208,5 +210,7 @@ pub async fn delete_one(
     if !state.store.delete_webhook(w.app, w.id).await? {
         return Err(ApiError::not_found("webhook"));
     }
+    // After the commit, before the answer: a delivery that checks from now on sees the stop.
+    state.stopped.stop(w.id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

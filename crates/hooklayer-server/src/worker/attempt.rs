@@ -66,7 +66,10 @@ pub async fn run(
     let (status_code, error, response_body, retry_after) = match result {
         Ok(resp) => {
             let kept = &resp.body[..resp.body.len().min(LOGGED_BODY_BYTES)];
-            let text = (!kept.is_empty()).then(|| String::from_utf8_lossy(kept).into_owned());
+            // NUL cannot be stored in PostgreSQL text; a receiver's binary reply must not make
+            // the whole batch of attempt records fail.
+            let text =
+                (!kept.is_empty()).then(|| String::from_utf8_lossy(kept).replace('\0', "\u{FFFD}"));
             let wants_wait = matches!(resp.status.as_u16(), 429 | 503);
             let retry_after = resp
                 .retry_after

@@ -115,6 +115,27 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
     }
 }
 
+/// Whether the delivery's webhook may still be sent to. The in-memory stop set is a hint
+/// (stops seen by this process); the database decides whenever the hint says stopped or the
+/// delivery waited long for its slot, since another process or the CLI may have changed the
+/// webhook meanwhile.
+async fn still_active(ctx: &Ctx, d: &ClaimedDelivery, claimed_at: Instant) -> bool {
+    let waited_long = claimed_at.elapsed() >= Duration::from_secs(1);
+    if !ctx.state.stopped.is_stopped(d.webhook) && !waited_long {
+        return true;
+    }
+    match ctx.state.store.get_webhook(d.app, d.webhook).await {
+        Ok(Some(w)) if w.status == hooklayer_core::webhook::WebhookStatus::Active => {
+            // Re-activated (and verified) since it was stopped here.
+            ctx.state.stopped.resume(d.webhook);
+            true
+        }
+        // Stopped, deleted, or the database is unreachable (the outcome could not be
+        // recorded either): the claim runs out and the delivery is due again later.
+        _ => false,
+    }
+}
+
 /// How long to sleep when nothing is due: until the next known due time, at most the poll
 /// interval.
 async fn next_wait(ctx: &Ctx) -> Duration {
@@ -151,14 +172,19 @@ async fn wait(ctx: &Ctx, timeout: Duration, on_freed: bool) {
 }
 
 async fn send(ctx: &Ctx, d: ClaimedDelivery, claimed_at: Instant, permitted: bool) {
-    // Never start an attempt after shutdown began, or when the lease is nearly over (another
-    // worker may take the delivery then): give it back instead.
-    let lease_nearly_over = claimed_at.elapsed() > ctx.state.config.lease.mul_f64(0.8);
-    if !permitted || ctx.shutdown.is_cancelled() || lease_nearly_over {
+    // Never start an attempt after shutdown began: give the claim back at the end instead.
+    if !permitted || ctx.shutdown.is_cancelled() {
         ctx.unsent
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(d.request_id);
+        ctx.tracker.done(d.webhook);
+        return;
+    }
+    // Nor when the lease is nearly over (another worker may take the delivery then), or when
+    // the webhook stopped while this delivery waited for its slot: the claim simply runs out.
+    let lease_nearly_over = claimed_at.elapsed() > ctx.state.config.lease.mul_f64(0.8);
+    if lease_nearly_over || !still_active(ctx, &d, claimed_at).await {
         ctx.tracker.done(d.webhook);
         return;
     }

@@ -70,6 +70,7 @@ pub async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Finished>) {
                     );
                 }
                 AttemptOutcome::Exhausted { webhook_reason } => {
+                    state.stopped.stop(r.webhook);
                     tracing::warn!(webhook.id = %r.webhook, reason = %webhook_reason, "webhook deactivated after exhausting a delivery");
                     state.metrics.delivery_finished(Outcome::Failed, None);
                 }

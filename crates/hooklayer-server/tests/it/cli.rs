@@ -249,6 +249,7 @@ async fn every_unusable_setting_exits_2_naming_its_env_var() {
         ("HOOKLAYER_ROLE", "boss"),
         ("HOOKLAYER_RATE_LIMIT", "-1"),
         ("HOOKLAYER_LEASE", "0s"),
+        ("HOOKLAYER_LEASE", "1s"),
         ("HOOKLAYER_LOG", "info,hooklayer=loudest"),
         ("HOOKLAYER_LOG_FORMAT", "xml"),
         ("HOOKLAYER_DATABASE_URL", "mysql://localhost/hooks"),

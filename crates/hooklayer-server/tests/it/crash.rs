@@ -33,13 +33,13 @@ async fn env() -> Env {
         ("HOOKLAYER_TRUSTED_CA", ca_path.display().to_string()),
         ("HOOKLAYER_ALLOW_TARGETS", "127.0.0.0/8".to_owned()),
         // Generous timeout and retries: a loaded CI machine must not exhaust the webhook.
-        ("HOOKLAYER_DELIVERY_TIMEOUT", "5s".to_owned()),
+        ("HOOKLAYER_DELIVERY_TIMEOUT", "2s".to_owned()),
         (
             "HOOKLAYER_RETRY_SCHEDULE",
             "100ms,200ms,400ms,800ms,1s,1s,1s,1s".to_owned(),
         ),
         // Short leases so the claims of the killed process come back quickly.
-        ("HOOKLAYER_LEASE", "2s".to_owned()),
+        ("HOOKLAYER_LEASE", "4s".to_owned()),
         ("HOOKLAYER_RATE_LIMIT", "0".to_owned()),
         ("HOOKLAYER_LOG", "warn".to_owned()),
     ];

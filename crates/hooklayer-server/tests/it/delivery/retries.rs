@@ -220,3 +220,44 @@ crate::both_backends!(a_deleted_webhook_gets_no_new_attempts, |db| {
         .count();
     assert_eq!(to_deleted, 1, "no retry after delete");
 });
+
+crate::both_backends!(
+    deliveries_queued_behind_a_slow_receiver_are_not_sent_after_delete,
+    |db| {
+        // One request at a time to a receiver that takes 400 ms: the other deliveries are claimed
+        // and wait for the slot when the webhook is deleted.
+        let s = setup(
+            &db,
+            TestAppBuilder::new().set("max_in_flight_per_webhook", "1"),
+            registration("", &["message.sent"]),
+        )
+        .await;
+        s.receiver
+            .set_default(Behavior::Sleep(Duration::from_millis(400)));
+        let batch: Vec<_> = (0..5)
+            .map(|i| json!({"type": "message.sent", "message": {"id": format!("m{i}")}}))
+            .collect();
+        let (status, _) = s.app.publish(&s.uuid, &s.token, &json!(batch)).await;
+        assert_eq!(status, 202);
+        wait_posts(&s.receiver, 1).await;
+        let resp = s
+            .app
+            .layer(
+                reqwest::Method::DELETE,
+                &format!("/apps/{}/webhooks/{}", s.uuid, webhook_uuid(&s.hook)),
+                &s.token,
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+        let sent_at_delete = posts(&s.receiver.requests()).len();
+        // Long enough for every queued delivery to have gone out had it not been stopped.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let sent = posts(&s.receiver.requests()).len();
+        assert_eq!(
+            sent, sent_at_delete,
+            "no delivery started after the delete answered"
+        );
+    }
+);
