@@ -1,6 +1,6 @@
 //! The delivery log on SQLite: listing, manual retry, replay and retention.
 
-use super::{placeholders, SqliteStore};
+use super::{placeholders, SqliteStore, BEGIN_WRITE};
 use crate::model::*;
 use crate::rows::{self, replay_statuses, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
 use crate::StoreResult;
@@ -150,7 +150,7 @@ pub(super) async fn purge(s: &SqliteStore, before: Timestamp, batch: u32) -> Sto
              WHERE request_id IN ({}) AND status <> 'pending' AND finished_at < ?",
             placeholders(ids.len())
         );
-        let mut tx = s.writer.begin().await?;
+        let mut tx = s.writer.begin_with(BEGIN_WRITE).await?;
         for table in ["attempts", "deliveries"] {
             let sql = format!("DELETE FROM {table} WHERE request_id IN ({still_finished})");
             let mut q = sqlx::query(&sql);

@@ -94,6 +94,11 @@ impl SqliteStore {
     }
 }
 
+/// Every write transaction takes the write lock at its start. A deferred transaction that reads
+/// first and writes later fails at once with `SQLITE_BUSY_SNAPSHOT` if another process (the
+/// CLI) committed in between; an immediate one waits for the lock (`busy_timeout`) instead.
+pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
