@@ -1,13 +1,10 @@
 //! The verification handshake through the whole server: the SSRF guard at connect time for a
 //! hostname, and verification that survives a crash.
 
-use crate::support::app::{
-    plain_http_client, registration, webhook_uuid, TestAppBuilder, ADMIN_TOKEN, LAYER_ACCEPT,
-};
+use crate::support::app::{registration, webhook_uuid, TestAppBuilder, ADMIN_TOKEN};
 use crate::support::db::TestDb;
-use crate::support::process::ServerProcess;
+use crate::support::process::{ProcessClient, ServerProcess};
 use crate::support::receiver::{TestCa, TestReceiver};
-use serde_json::{json, Value};
 use std::time::Duration;
 
 crate::both_backends!(
@@ -63,36 +60,13 @@ async fn a_webhook_left_unverified_by_a_crash_is_verified_after_restart() {
         ]
     };
     let log = dir.path().join("hooklayer.log");
-    let http = plain_http_client();
 
     // An api-only process runs no verification worker, so the webhook is still unverified
     // (its handshake not yet run) when the process is killed.
     let first = ServerProcess::start(&env("api"), &log).await;
-    let app: Value = http
-        .post(format!("{}/admin/apps", first.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "crash"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (uuid, token) = (
-        app["uuid"].as_str().unwrap(),
-        app["token"].as_str().unwrap(),
-    );
-    let hook: Value = http
-        .post(format!("{}/apps/{uuid}/webhooks", first.base))
-        .bearer_auth(token)
-        .header("accept", LAYER_ACCEPT)
-        .json(&registration(&receiver.url("/hook"), &["message.sent"]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let client = ProcessClient::new(&first.base);
+    let (uuid, token) = client.create_app("crash").await;
+    let hook = client.register(&uuid, &token, &receiver.url("/hook")).await;
     assert_eq!(hook["status"], "unverified");
     first.kill9().await;
     assert_eq!(
@@ -102,32 +76,9 @@ async fn a_webhook_left_unverified_by_a_crash_is_verified_after_restart() {
     );
 
     let second = ServerProcess::start(&env("all"), &log).await;
-    let path = format!(
-        "{}/apps/{uuid}/webhooks/{}",
-        second.base,
-        webhook_uuid(&hook)
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let w: Value = http
-            .get(&path)
-            .bearer_auth(token)
-            .header("accept", LAYER_ACCEPT)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if w["status"] == "active" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never verified after restart: {w}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    ProcessClient::new(&second.base)
+        .wait_for_status(&uuid, &token, &hook, "active")
+        .await;
     let challenge = &receiver.requests()[0];
     assert_eq!(challenge.method, "GET");
     assert_eq!(
