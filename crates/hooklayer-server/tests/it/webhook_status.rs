@@ -1,25 +1,14 @@
 //! Webhook status changes through a real server (SPEC §3, §4): `activate` is a no-op on an
 //! active webhook and re-verifies any other; `deactivate` says who did it.
 
-use crate::support::app::{object_keys, registration, send, webhook_uuid, TestApp, TestAppBuilder};
-use crate::support::db::TestDb;
+use crate::support::app::{object_keys, registration, send, webhook_uuid};
+use crate::support::app::{started, webhook_path as path};
 use crate::support::receiver::{Behavior, TestCa, TestReceiver};
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A server trusting `ca`, with one app; returns (server, app uuid, token).
-async fn started(ca: &TestCa, db: &TestDb) -> (TestApp, String, String) {
-    let app = TestAppBuilder::new().trust(ca).start(db).await;
-    let (uuid, token) = app.create_app("demo").await;
-    (app, uuid, token)
-}
-
-fn path(app: &str, webhook: &str, action: &str) -> String {
-    format!("/apps/{app}/webhooks/{webhook}{action}")
-}
 
 crate::both_backends!(
     activating_an_active_webhook_is_a_no_op_without_a_new_challenge,

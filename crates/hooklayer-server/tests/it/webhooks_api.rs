@@ -2,7 +2,8 @@
 //! example, list, get, delete, the per-app limit, and a restart. Status changes (activate,
 //! deactivate) are in `webhook_status`.
 
-use crate::support::app::{object_keys, registration, send, webhook_uuid, TestApp, TestAppBuilder};
+use crate::support::app::{object_keys, registration, send, webhook_uuid, TestAppBuilder};
+use crate::support::app::{started, webhook_path as path};
 use crate::support::db::TestDb;
 use crate::support::receiver::{TestCa, TestReceiver};
 use reqwest::Method;
@@ -20,17 +21,6 @@ fn seed_body(target_url: &str) -> Value {
         "secret": SECRET,
         "config": {"key1": "value1", "key2": "value2"}
     })
-}
-
-/// A server trusting `ca`, with one app; returns (server, app uuid, token).
-async fn started(ca: &TestCa, db: &TestDb) -> (TestApp, String, String) {
-    let app = TestAppBuilder::new().trust(ca).start(db).await;
-    let (uuid, token) = app.create_app("demo").await;
-    (app, uuid, token)
-}
-
-fn path(app: &str, webhook: &str, action: &str) -> String {
-    format!("/apps/{app}/webhooks/{webhook}{action}")
 }
 
 crate::both_backends!(

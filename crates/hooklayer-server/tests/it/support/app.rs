@@ -373,3 +373,15 @@ impl TestApp {
 // ---- the real binary (in `binary`; re-exported for the tests that import it from here) ----
 
 pub use super::binary::{hooklayer_command, ServeProcess};
+
+/// A server trusting `ca`, with one app; returns (server, app uuid, token).
+pub async fn started(ca: &TestCa, db: &TestDb) -> (TestApp, String, String) {
+    let app = TestAppBuilder::new().trust(ca).start(db).await;
+    let (uuid, token) = app.create_app("demo").await;
+    (app, uuid, token)
+}
+
+/// `/apps/<app>/webhooks/<webhook><action>`, `action` being empty or e.g. `/activate`.
+pub fn webhook_path(app: &str, webhook: &str, action: &str) -> String {
+    format!("/apps/{app}/webhooks/{webhook}{action}")
+}
