@@ -66,6 +66,8 @@ pub struct ClaimedDelivery {
     pub event_created_at: Timestamp,
     /// Attempts already made in the current budget.
     pub attempts_made: u32,
+    /// The end of this claim's lease; identifies the claim when its result is recorded.
+    pub lease_until: Timestamp,
     /// The stored payload prefix (see `hooklayer_core::event`).
     pub payload_prefix: String,
     /// The webhook's config, serialized compactly.
@@ -80,6 +82,10 @@ pub struct ClaimedDelivery {
 pub struct AttemptRecord {
     pub request_id: RequestId,
     pub webhook: WebhookId,
+    /// The lease of the claim that made the attempt. The outcome applies only while the
+    /// delivery still holds that claim: a result that comes back after a manual retry, a
+    /// replay or another worker's claim is logged but changes nothing.
+    pub lease_until: Timestamp,
     pub attempt: Attempt,
     pub outcome: AttemptOutcome,
 }

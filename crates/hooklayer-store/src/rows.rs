@@ -134,7 +134,7 @@ pub(crate) fn stored_answer(r: &impl StoredRow) -> Result<IngestAnswer, StoreErr
 /// What a worker needs to send a claimed delivery: `deliveries d` joined with its `events e`
 /// and `webhooks w`.
 pub(crate) const CLAIMED_COLUMNS: &str =
-    "d.request_id, d.app_id, d.webhook_id, d.event_id, d.event_type, d.attempts_made,
+    "d.request_id, d.app_id, d.webhook_id, d.event_id, d.event_type, d.attempts_made, d.next_attempt_at,
      e.created_at AS event_created_at, e.payload, w.config, w.target_url, w.version, w.secret";
 
 /// A row selected with [`CLAIMED_COLUMNS`].
@@ -147,6 +147,7 @@ pub(crate) fn claimed(r: &impl StoredRow) -> Result<ClaimedDelivery, StoreError>
         event_type: parse(&r.text("event_type")?, "deliveries.event_type")?,
         event_created_at: Timestamp::from_millis(r.int("event_created_at")?),
         attempts_made: count(r.int("attempts_made")?),
+        lease_until: Timestamp::from_millis(r.int("next_attempt_at")?),
         payload_prefix: r.text("payload")?,
         config_json: r.text("config")?,
         target_url: r.text("target_url")?,

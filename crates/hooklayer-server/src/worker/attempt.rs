@@ -88,6 +88,7 @@ pub async fn run(
     AttemptRecord {
         request_id: d.request_id,
         webhook: d.webhook,
+        lease_until: d.lease_until,
         attempt: Attempt {
             at,
             duration_ms,

@@ -253,7 +253,8 @@ async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()>
 
     // Successes and reschedules first, then exhaustions, so a delivery that succeeded in the
     // same batch in which another delivery of its webhook ran out of attempts stays succeeded.
-    let (mut ids, mut succeeded, mut times) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ids, mut succeeded, mut times, mut leases) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (r, id) in &batch {
         let (success, at) = match &r.outcome {
             AttemptOutcome::Succeeded => (true, finished_at(&r.attempt)),
@@ -263,6 +264,7 @@ async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()>
         ids.push(id.as_str());
         succeeded.push(success);
         times.push(at);
+        leases.push(r.lease_until.millis());
     }
     if !ids.is_empty() {
         sqlx::query(
@@ -271,12 +273,13 @@ async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()>
                  next_attempt_at = CASE WHEN u.succeeded THEN NULL ELSE u.at END,
                  finished_at = CASE WHEN u.succeeded THEN u.at END,
                  attempts_made = d.attempts_made + 1
-             FROM UNNEST($1::text[], $2::bool[], $3::int8[]) AS u(request_id, succeeded, at)
-             WHERE d.request_id = u.request_id AND d.status = 'pending'",
+             FROM UNNEST($1::text[], $2::bool[], $3::int8[], $4::int8[]) AS u(request_id, succeeded, at, lease)
+             WHERE d.request_id = u.request_id AND d.status = 'pending' AND d.next_attempt_at = u.lease",
         )
         .bind(&ids)
         .bind(&succeeded)
         .bind(&times)
+        .bind(&leases)
         .execute(&mut *tx)
         .await?;
     }
@@ -306,10 +309,11 @@ async fn exhaust(
     let failed = sqlx::query(
         "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = $1,
                                attempts_made = attempts_made + 1
-         WHERE request_id = $2 AND status = 'pending'",
+         WHERE request_id = $2 AND status = 'pending' AND next_attempt_at = $3",
     )
     .bind(finished_at)
     .bind(id)
+    .bind(r.lease_until.millis())
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -213,15 +213,25 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
     }
 
     let finished_at = |r: &AttemptRecord| r.attempt.at.millis() + i64::from(r.attempt.duration_ms);
-    let succeeded: Vec<(String, i64)> = records
+    let succeeded: Vec<(String, i64, i64)> = records
         .iter()
         .filter(|r| r.outcome == AttemptOutcome::Succeeded)
-        .map(|r| (r.request_id.to_string(), finished_at(r)))
+        .map(|r| {
+            (
+                r.request_id.to_string(),
+                finished_at(r),
+                r.lease_until.millis(),
+            )
+        })
         .collect();
-    let retried: Vec<(String, i64)> = records
+    let retried: Vec<(String, i64, i64)> = records
         .iter()
         .filter_map(|r| match r.outcome {
-            AttemptOutcome::RetryAt(at) => Some((r.request_id.to_string(), at.millis())),
+            AttemptOutcome::RetryAt(at) => Some((
+                r.request_id.to_string(),
+                at.millis(),
+                r.lease_until.millis(),
+            )),
             _ => None,
         })
         .collect();
@@ -237,12 +247,13 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
             let sql = format!(
                 "UPDATE deliveries SET {set}, attempts_made = attempts_made + 1
                  FROM (VALUES {}) AS v
-                 WHERE deliveries.request_id = v.column1 AND deliveries.status = 'pending'",
-                value_rows(chunk.len(), 2)
+                 WHERE deliveries.request_id = v.column1 AND deliveries.status = 'pending'
+                   AND deliveries.next_attempt_at = v.column3",
+                value_rows(chunk.len(), 3)
             );
             let mut q = sqlx::query(&sql);
-            for (id, value) in chunk {
-                q = q.bind(id).bind(value);
+            for (id, value, lease) in chunk {
+                q = q.bind(id).bind(value).bind(lease);
             }
             q.execute(&mut *tx).await?;
         }
@@ -256,10 +267,12 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
         let finished = finished_at(r);
         let failed = sqlx::query(
             "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = ?,
-             attempts_made = attempts_made + 1 WHERE request_id = ? AND status = 'pending'",
+             attempts_made = attempts_made + 1
+             WHERE request_id = ? AND status = 'pending' AND next_attempt_at = ?",
         )
         .bind(finished)
         .bind(r.request_id.to_string())
+        .bind(r.lease_until.millis())
         .execute(&mut *tx)
         .await?
         .rows_affected();

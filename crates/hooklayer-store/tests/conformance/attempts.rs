@@ -19,6 +19,7 @@ conformance![
     outcomes_apply_only_to_pending_deliveries_but_attempts_are_always_logged,
     a_success_in_the_batch_that_exhausts_its_webhook_still_counts,
     recording_for_a_deleted_webhook_is_a_no_op,
+    a_result_of_a_superseded_claim_is_logged_but_changes_nothing,
 ];
 
 async fn a_success_finishes_the_delivery(db: TestDb) {
@@ -216,4 +217,47 @@ async fn recording_for_a_deleted_webhook_is_a_no_op(db: TestDb) {
         QueueDepth::default()
     );
     store.record_attempts(&[]).await.unwrap();
+}
+
+async fn a_result_of_a_superseded_claim_is_logged_but_changes_nothing(db: TestDb) {
+    let store = &*db.store;
+    let app = new_app(store).await;
+    let w = active_webhook(store, app).await;
+    publish(store, app, t(0)).await;
+    let old = claim_all(store, t(0)).await.remove(0);
+    // A manual retry while the last attempt is still in flight starts a new claim cycle.
+    store
+        .retry_delivery(app, w.id, old.request_id, t(5))
+        .await
+        .unwrap()
+        .unwrap();
+
+    store
+        .record_attempts(&[record(&old, attempt(t(10), 500), exhausted())])
+        .await
+        .unwrap();
+
+    let d = store
+        .get_delivery(app, w.id, old.request_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        d.status,
+        DeliveryStatus::Pending,
+        "the retry's fresh budget stands"
+    );
+    assert_eq!(d.attempts.len(), 1, "the late attempt is still in the log");
+    let hook = store.get_webhook(app, w.id).await.unwrap().unwrap();
+    assert_eq!(
+        hook.status,
+        WebhookStatus::Active,
+        "a stale exhaustion deactivates nothing"
+    );
+    let again = claim_all(store, t(10)).await;
+    assert_eq!(
+        again.len(),
+        1,
+        "the delivery is due again under the new cycle"
+    );
 }

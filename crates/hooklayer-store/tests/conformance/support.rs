@@ -284,6 +284,7 @@ pub fn record(d: &ClaimedDelivery, attempt: Attempt, outcome: AttemptOutcome) ->
     AttemptRecord {
         request_id: d.request_id,
         webhook: d.webhook,
+        lease_until: d.lease_until,
         attempt,
         outcome,
     }

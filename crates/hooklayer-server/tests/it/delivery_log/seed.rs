@@ -91,6 +91,7 @@ async fn finish(store: &dyn Store, at: Timestamp, end: End) {
             .map(|d| AttemptRecord {
                 request_id: d.request_id,
                 webhook: d.webhook,
+                lease_until: d.lease_until,
                 attempt: Attempt {
                     at,
                     duration_ms: 5,
