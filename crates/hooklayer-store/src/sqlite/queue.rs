@@ -186,7 +186,9 @@ pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec
 }
 
 // PERFORMANCE: one statement for all the attempts of a batch, one for its successes and one
-// for its reschedules; only exhaustions (rare) go row by row.
+// for its reschedules; only exhaustions (rare) go row by row. The claim check is written
+// `+next_attempt_at` so SQLite looks rows up by request_id: every delivery of one claim shares
+// its lease end, and an index lookup on it would scan the whole claim for each row.
 pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) -> StoreResult<()> {
     let mut tx = s.writer.begin_with(BEGIN_WRITE).await?;
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
@@ -248,7 +250,7 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
                 "UPDATE deliveries SET {set}, attempts_made = attempts_made + 1
                  FROM (VALUES {}) AS v
                  WHERE deliveries.request_id = v.column1 AND deliveries.status = 'pending'
-                   AND deliveries.next_attempt_at = v.column3",
+                   AND +deliveries.next_attempt_at = v.column3",
                 value_rows(chunk.len(), 3)
             );
             let mut q = sqlx::query(&sql);
@@ -268,7 +270,7 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
         let failed = sqlx::query(
             "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = ?,
              attempts_made = attempts_made + 1
-             WHERE request_id = ? AND status = 'pending' AND next_attempt_at = ?",
+             WHERE request_id = ? AND status = 'pending' AND +next_attempt_at = ?",
         )
         .bind(finished)
         .bind(r.request_id.to_string())
