@@ -186,9 +186,7 @@ pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec
 }
 
 // PERFORMANCE: one statement for all the attempts of a batch, one for its successes and one
-// for its reschedules; only exhaustions (rare) go row by row. The claim check is written
-// `+next_attempt_at` so SQLite looks rows up by request_id: every delivery of one claim shares
-// its lease end, and an index lookup on it would scan the whole claim for each row.
+// for its reschedules; only exhaustions (rare) go row by row.
 pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) -> StoreResult<()> {
     let mut tx = s.writer.begin_with(BEGIN_WRITE).await?;
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
@@ -237,20 +235,31 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
             _ => None,
         })
         .collect();
+    // The claim check sits in the SET expressions, not the WHERE clause: a predicate on
+    // next_attempt_at lets SQLite's planner leave the request_id lookup (measured: 15 % of
+    // end-to-end throughput). A stale row is rewritten with its own values. Every SET
+    // expression reads the row as it was before the update.
+    const HELD: &str = "deliveries.next_attempt_at = v.column3";
     let updates = [
         (
             succeeded,
-            "status = 'succeeded', next_attempt_at = NULL, finished_at = v.column2",
+            format!(
+                "status = CASE WHEN {HELD} THEN 'succeeded' ELSE deliveries.status END,
+                 finished_at = CASE WHEN {HELD} THEN v.column2 ELSE deliveries.finished_at END,
+                 next_attempt_at = CASE WHEN {HELD} THEN NULL ELSE deliveries.next_attempt_at END"
+            ),
         ),
-        (retried, "next_attempt_at = v.column2"),
+        (
+            retried,
+            format!("next_attempt_at = CASE WHEN {HELD} THEN v.column2 ELSE deliveries.next_attempt_at END"),
+        ),
     ];
     for (rows, set) in &updates {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "UPDATE deliveries SET {set}, attempts_made = attempts_made + 1
+                "UPDATE deliveries SET {set}, attempts_made = deliveries.attempts_made + ({HELD})
                  FROM (VALUES {}) AS v
-                 WHERE deliveries.request_id = v.column1 AND deliveries.status = 'pending'
-                   AND +deliveries.next_attempt_at = v.column3",
+                 WHERE deliveries.request_id = v.column1 AND deliveries.status = 'pending'",
                 value_rows(chunk.len(), 3)
             );
             let mut q = sqlx::query(&sql);
