@@ -125,13 +125,7 @@ crate::both_backends!(
         assert_eq!(resp.json::<Value>().await.unwrap(), first);
         let got = wait_posts(&s.receiver, 1).await;
         // One more event proves the pipeline is flowing, so a duplicate would have shown up by now.
-        s.app
-            .publish(
-                &s.uuid,
-                &s.token,
-                &json!({"type": "message.sent", "message": {"id": "marker"}}),
-            )
-            .await;
+        s.publish_message("marker").await;
         let all = wait_posts(&s.receiver, 2).await;
         assert_eq!(all.len(), 2, "{got:?}");
     }

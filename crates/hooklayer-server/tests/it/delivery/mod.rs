@@ -26,6 +26,14 @@ pub struct Setup {
     _ca: TestCa,
 }
 
+impl Setup {
+    /// Publishes one `message.sent` event whose message id is `message_id`.
+    pub async fn publish_message(&self, message_id: &str) -> (u16, Value) {
+        let event = json!({"type": "message.sent", "message": {"id": message_id}});
+        self.app.publish(&self.uuid, &self.token, &event).await
+    }
+}
+
 pub async fn setup(db: &crate::support::db::TestDb, builder: TestAppBuilder, body: Value) -> Setup {
     let ca = TestCa::new();
     let receiver = TestReceiver::start(&ca).await;

@@ -18,13 +18,7 @@ crate::both_backends!(
         s.receiver.push_once(Behavior::Status(500));
         s.receiver
             .push_once(Behavior::Sleep(Duration::from_millis(800)));
-        s.app
-            .publish(
-                &s.uuid,
-                &s.token,
-                &json!({"type": "message.sent", "message": {"id": "m"}}),
-            )
-            .await;
+        s.publish_message("m").await;
         let got = wait_posts(&s.receiver, 3).await;
         let ids: Vec<_> = got
             .iter()
@@ -57,13 +51,7 @@ crate::both_backends!(a_redirect_is_a_failed_attempt, |db| {
     )
     .await;
     s.receiver.push_once(Behavior::Redirect);
-    s.app
-        .publish(
-            &s.uuid,
-            &s.token,
-            &json!({"type": "message.sent", "message": {"id": "m"}}),
-        )
-        .await;
+    s.publish_message("m").await;
     let got = wait_posts(&s.receiver, 2).await;
     assert!(
         got.iter().all(|r| r.path_and_query == "/hook"),
@@ -90,13 +78,7 @@ crate::both_backends!(
         )
         .await;
         s.receiver.set_default(Behavior::Status(500));
-        s.app
-            .publish(
-                &s.uuid,
-                &s.token,
-                &json!({"type": "message.sent", "message": {"id": "m"}}),
-            )
-            .await;
+        s.publish_message("m").await;
         let hook = s
             .app
             .wait_for_status(&s.uuid, &s.token, &webhook_uuid(&s.hook), "inactive")
@@ -126,14 +108,7 @@ crate::both_backends!(
             "the exhausted delivery is kept as failed"
         );
         // Events published while the webhook is inactive are not queued for it.
-        let (_, answer) = s
-            .app
-            .publish(
-                &s.uuid,
-                &s.token,
-                &json!({"type": "message.sent", "message": {"id": "late"}}),
-            )
-            .await;
+        let (_, answer) = s.publish_message("late").await;
         assert_eq!(answer["deliveries"], 0);
     }
 );
@@ -148,13 +123,7 @@ crate::both_backends!(
         )
         .await;
         s.receiver.push_once(Behavior::RetryAfter(503, "1".into()));
-        s.app
-            .publish(
-                &s.uuid,
-                &s.token,
-                &json!({"type": "message.sent", "message": {"id": "m"}}),
-            )
-            .await;
+        s.publish_message("m").await;
         let got = wait_posts(&s.receiver, 2).await;
         let gap = got[1].received_at.duration_since(got[0].received_at);
         // Retry-After: 1 s asks for more than 2 × 200 ms, so the wait is clamped to 400 ms.
@@ -174,13 +143,7 @@ crate::both_backends!(a_deleted_webhook_gets_no_new_attempts, |db| {
     )
     .await;
     s.receiver.push_once(Behavior::Status(500));
-    s.app
-        .publish(
-            &s.uuid,
-            &s.token,
-            &json!({"type": "message.sent", "message": {"id": "m"}}),
-        )
-        .await;
+    s.publish_message("m").await;
     wait_posts(&s.receiver, 1).await;
     let resp = s
         .app
