@@ -11,8 +11,9 @@ use std::str::FromStr;
 
 /// Largest `config`, serialized, in bytes.
 pub const MAX_CONFIG_BYTES: usize = 16 * 1024;
-/// Secret length bounds, in characters.
-pub const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=512;
+/// Secret length bounds, in characters: Layer set no minimum (its own examples register
+/// `"my secret"`), so any non-empty string up to 512 characters is accepted.
+pub const SECRET_LEN: std::ops::RangeInclusive<usize> = 1..=512;
 
 /// The three Layer webhook states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,7 +94,26 @@ impl FromStr for WebhookVersion {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
+/// The refusal of a secret that is not a string of the right length.
+const SECRET_LEN_MESSAGE: &str =
+    "The secret property must be a non-empty string of at most 512 characters.";
+
 impl Secret {
+    /// Parses a secret given by a user: non-empty, at most 512 characters, no NUL.
+    pub fn parse(s: &str) -> Result<Self, PropertyError> {
+        if !SECRET_LEN.contains(&s.chars().count()) {
+            return Err(PropertyError::invalid("secret", SECRET_LEN_MESSAGE));
+        }
+        // NUL cannot be stored by every backend (PostgreSQL text) and has no place in a key.
+        if s.contains('\0') {
+            return Err(PropertyError::invalid(
+                "secret",
+                "The secret property must not contain a NUL character.",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
     /// Wraps a stored secret.
     pub fn from_stored(s: String) -> Self {
         Self(s)
@@ -164,16 +184,8 @@ impl Registration {
         let events = parse_events(required(body, "events")?)?;
 
         let secret = match required(body, "secret")? {
-            // NUL cannot be stored by every backend (PostgreSQL text) and has no place in a key.
-            Value::String(s) if SECRET_LEN.contains(&s.chars().count()) && !s.contains('\0') => {
-                Secret(s.clone())
-            }
-            _ => {
-                return Err(PropertyError::invalid(
-                    "secret",
-                    "The secret property must be a string of 16 to 512 characters.",
-                ))
-            }
+            Value::String(s) => Secret::parse(s)?,
+            _ => return Err(PropertyError::invalid("secret", SECRET_LEN_MESSAGE)),
         };
 
         let config = match body.get("config") {
@@ -291,9 +303,10 @@ mod tests {
             ("events", json!(["message.sent", "message.sent"]), Invalid),
             ("events", json!(["user.created"]), Invalid),
             ("events", json!("message.sent"), Invalid),
-            ("secret", json!("short"), Invalid),
+            ("secret", json!(""), Invalid),
+            ("secret", json!("x".repeat(513)), Invalid),
             ("secret", json!(12345678901234567i64), Invalid),
-            ("secret", json!("0123456789abcdef\u{0}"), Invalid),
+            ("secret", json!("my secret\u{0}"), Invalid),
             ("config", json!([1]), Invalid),
             ("config", json!({"big": "x".repeat(17 * 1024)}), Invalid),
         ];
@@ -308,6 +321,19 @@ mod tests {
                 err.message
             );
         }
+    }
+
+    #[test]
+    fn layer_example_secrets_are_accepted_and_nul_is_named() {
+        for secret in ["my secret", "Frodo is a Dodo", "x"] {
+            let mut body = seed();
+            body["secret"] = json!(secret);
+            assert_eq!(parse(body).unwrap().secret.expose(), secret);
+        }
+        let mut body = seed();
+        body["secret"] = json!("my\u{0}secret");
+        let err = parse(body).unwrap_err();
+        assert!(err.message.contains("NUL"), "{}", err.message);
     }
 
     #[test]

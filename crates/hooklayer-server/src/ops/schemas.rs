@@ -107,7 +107,7 @@ pub struct Registration {
     pub events: Vec<String>,
     /// Signs every delivery; never shown again. `whsec_<base64>` keys Standard Webhooks
     /// signatures with the decoded bytes.
-    #[schema(min_length = 16, max_length = 512)]
+    #[schema(min_length = 1, max_length = 512)]
     pub secret: String,
     /// Echoed in every delivery body; at most 16 KiB serialized. `{}` when absent.
     #[serde(skip_serializing_if = "Option::is_none")]

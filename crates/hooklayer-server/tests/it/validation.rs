@@ -174,20 +174,35 @@ crate::both_backends!(
     }
 );
 
-crate::both_backends!(secret_must_be_a_string_of_16_to_512_characters, |db| {
-    let (app, uuid, token) = server(TestAppBuilder::new(), &db).await;
-    let cases = vec![
-        (None, MISSING),
-        (Some(Value::Null), MISSING),
-        (Some(json!("")), INVALID),
-        (Some(json!("a".repeat(15))), INVALID),
-        (Some(json!("a".repeat(513))), INVALID),
-        (Some(json!(1234567890123456789u64)), INVALID),
-        (Some(json!(["1697f925ec7b1697f925ec7b"])), INVALID),
-    ];
-    expect_all(&app, &uuid, &token, "secret", cases).await;
-    app.stop().await;
-});
+crate::both_backends!(
+    secret_must_be_a_non_empty_string_of_at_most_512_characters,
+    |db| {
+        let (app, uuid, token) = server(TestAppBuilder::new(), &db).await;
+        let cases = vec![
+            (None, MISSING),
+            (Some(Value::Null), MISSING),
+            (Some(json!("")), INVALID),
+            (Some(json!("a".repeat(513))), INVALID),
+            (Some(json!(1234567890123456789u64)), INVALID),
+            (Some(json!(["1697f925ec7b1697f925ec7b"])), INVALID),
+            (Some(json!("my\u{0}secret")), INVALID),
+        ];
+        expect_all(&app, &uuid, &token, "secret", cases).await;
+        // A NUL is refused for what it is, not for a length it does not have.
+        let reply = post(
+            &app,
+            &uuid,
+            &token,
+            &with(valid(SAFE), "secret", Some(json!("my\u{0}secret"))),
+        )
+        .await;
+        assert_eq!(
+            reply.json["message"],
+            "The secret property must not contain a NUL character."
+        );
+        app.stop().await;
+    }
+);
 
 crate::both_backends!(config_must_be_an_object_of_at_most_16_kib, |db| {
     let (app, uuid, token) = server(TestAppBuilder::new(), &db).await;
@@ -233,7 +248,7 @@ crate::both_backends!(the_first_failing_rule_in_spec_order_answers, |db| {
             "secret",
         ),
         (
-            json!({"version": "2.0", "target_url": "https://127.0.0.1:1/", "events": ["message.sent"], "secret": "short", "config": 1}),
+            json!({"version": "2.0", "target_url": "https://127.0.0.1:1/", "events": ["message.sent"], "secret": "", "config": 1}),
             INVALID,
             "secret",
         ),
@@ -275,10 +290,12 @@ crate::both_backends!(
                 Some(json!("layer:///apps/x/webhooks/y")),
             ),
             with(
-                with(valid(&url), "secret", Some(json!("s".repeat(16)))),
+                with(valid(&url), "secret", Some(json!("my secret"))),
                 "config",
                 None,
             ),
+            with(valid(&url), "secret", Some(json!("Frodo is a Dodo"))),
+            with(valid(&url), "secret", Some(json!("x"))),
             with(
                 with(valid(&url), "secret", Some(json!("é".repeat(512)))),
                 "config",
