@@ -2,10 +2,13 @@
 //!
 //! The payload is rendered once at ingest into a *prefix*, `{"event":{…},"<entity>":{…}`
 //! without its closing brace; each delivery appends the webhook's `config` (when non-empty)
-//! and the brace. That keeps the per-attempt work to one concatenation.
+//! and the brace. That keeps the per-attempt work to one concatenation. The entity and the
+//! `actor` are rendered from their published text (see [`crate::raw_json`]), so their numbers
+//! arrive exactly as written.
 
 use crate::event_type::EventType;
 use crate::ids::EventId;
+use crate::raw_json;
 use crate::time::Timestamp;
 use crate::validation::PropertyError;
 use serde_json::{Map, Value};
@@ -24,10 +27,12 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// Validates one event object. `default_id` is used when the body has no `id`; `now` when
-    /// it has no `created_at`.
+    /// Validates one event object: `body` is its parsed form, `raw` the published text it was
+    /// parsed from. `default_id` is used when the body has no `id`; `now` when it has no
+    /// `created_at`.
     pub fn parse(
         body: &Map<String, Value>,
+        raw: &str,
         default_id: EventId,
         now: Timestamp,
     ) -> Result<Self, PropertyError> {
@@ -102,7 +107,21 @@ impl NewEvent {
             }
         };
 
-        let payload_prefix = render_prefix(id, event_type, created_at, actor, key, entity);
+        let published = raw_json::members(raw).unwrap_or_default();
+        let text_of = |key: &str, parsed: &Map<String, Value>| match published.get(key) {
+            Some(raw) => raw_json::compact(raw.get()),
+            // Only when `raw` is not the text of `body`: render the parsed form.
+            None => Value::Object(parsed.clone()).to_string(),
+        };
+        let actor = actor.map(|actor| text_of("actor", actor));
+        let payload_prefix = render_prefix(
+            id,
+            event_type,
+            created_at,
+            actor.as_deref(),
+            key,
+            &text_of(key, entity),
+        );
         Ok(Self {
             id,
             event_type,
@@ -112,29 +131,34 @@ impl NewEvent {
     }
 }
 
-/// `{"event":{"created_at","type","id","actor"?},"<entity>":{…}` (no closing brace).
+/// `{"event":{"created_at","type","id","actor"?},"<entity>":{…}` (no closing brace); `actor`
+/// and `entity` are compact JSON text.
 fn render_prefix(
     id: EventId,
     event_type: EventType,
     created_at: Timestamp,
-    actor: Option<&Map<String, Value>>,
+    actor: Option<&str>,
     entity_key: &str,
-    entity: &Map<String, Value>,
+    entity: &str,
 ) -> String {
     let mut event = Map::new();
     event.insert("created_at".into(), Value::String(created_at.to_rfc3339()));
     event.insert("type".into(), Value::String(event_type.as_str().into()));
     event.insert("id".into(), Value::String(id.to_string()));
+    let mut event = Value::Object(event).to_string();
     if let Some(actor) = actor {
-        event.insert("actor".into(), Value::Object(actor.clone()));
+        event.pop(); // the closing brace
+        event.push_str(",\"actor\":");
+        event.push_str(actor);
+        event.push('}');
     }
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(event.len() + entity.len() + 32);
     out.push_str("{\"event\":");
-    out.push_str(&Value::Object(event).to_string());
+    out.push_str(&event);
     out.push_str(",\"");
     out.push_str(entity_key);
     out.push_str("\":");
-    out.push_str(&Value::Object(entity.clone()).to_string());
+    out.push_str(entity);
     out
 }
 
@@ -159,6 +183,7 @@ mod tests {
     fn parse(v: Value) -> Result<NewEvent, PropertyError> {
         NewEvent::parse(
             v.as_object().unwrap(),
+            &v.to_string(),
             EventId::new(),
             Timestamp::from_millis(0),
         )
@@ -175,6 +200,25 @@ mod tests {
             r#"{"event":{"created_at":"2015-09-17T20:46:47.561Z","type":"message.sent","id":"c12f340d-3b62-4cf1-9b93-ef4d754cfe69","actor":{"user_id":"1234"}},"message":{"id":"layer:///messages/9","parts":[{"body":"héllo / ☃"}]},"config":{"key1":"value1"}}"#
         );
         assert!(render_body(&e.payload_prefix, "{}").ends_with("]}}"));
+    }
+
+    #[test]
+    fn the_entity_and_actor_keep_their_published_text() {
+        let raw = r#"{"type": "message.sent", "actor": {"n": 1E2}, "message": {"id": "m", "n": [1e2, -0, 1.0]}, "message": {"id": "m2", "n": 18446744073709551616}}"#;
+        let body: Value = serde_json::from_str(raw).unwrap();
+        let e = NewEvent::parse(
+            body.as_object().unwrap(),
+            raw,
+            EventId::new(),
+            Timestamp::from_millis(0),
+        )
+        .unwrap();
+        assert!(
+            e.payload_prefix
+                .ends_with(r#","actor":{"n":1E2}},"message":{"id":"m2","n":18446744073709551616}"#),
+            "{}",
+            e.payload_prefix
+        );
     }
 
     #[test]
@@ -222,10 +266,10 @@ mod tests {
     #[test]
     fn defaults_fill_id_and_created_at() {
         let id = EventId::new();
+        let body = json!({"type": "conversation.deleted", "conversation": {"id": "c"}});
         let e = NewEvent::parse(
-            json!({"type": "conversation.deleted", "conversation": {"id": "c"}})
-                .as_object()
-                .unwrap(),
+            body.as_object().unwrap(),
+            &body.to_string(),
             id,
             Timestamp::from_millis(1_000),
         )

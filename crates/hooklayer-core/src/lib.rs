@@ -15,6 +15,7 @@
 //! - [`signing`]: Layer HMAC-SHA1 and Standard Webhooks HMAC-SHA256 signatures.
 //! - [`retry`]: the retry schedule as data and the pure next-delay function.
 //! - [`validation`]: the property error every parser returns.
+//! - [`raw_json`]: compacting published JSON text without rewriting its numbers.
 //! - [`json_depth`]: a nesting-depth check run before any JSON is parsed.
 
 pub mod address;
@@ -22,6 +23,7 @@ pub mod event;
 pub mod event_type;
 pub mod ids;
 pub mod json_depth;
+pub mod raw_json;
 pub mod retry;
 pub mod signing;
 pub mod target_url;

@@ -17,6 +17,7 @@ use hooklayer_core::time::Timestamp;
 use hooklayer_core::validation::PropertyError;
 use hooklayer_store::IngestAnswer;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -75,11 +76,15 @@ pub async fn publish(
 ) -> Result<Response, ApiError> {
     let app = authorize_app(&state, &headers, &app).await?;
     let key = if_none_match(&headers)?;
-    let body = parse_json(&read_body(body, state.config.max_payload).await?)?;
+    let bytes = read_body(body, state.config.max_payload).await?;
+    let body = parse_json(&bytes)?;
+    // Valid JSON is valid UTF-8; the published text renders the payload (SPEC §6 numbers).
+    let raw = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::invalid_request("The request body is not valid JSON."))?;
     let now = Timestamp::now();
     let (events, batch) = match &body {
         Value::Object(map) => {
-            let event = NewEvent::parse(map, key.unwrap_or_else(new_event_id), now)?;
+            let event = NewEvent::parse(map, raw, key.unwrap_or_else(new_event_id), now)?;
             if key.is_some_and(|k| k != event.id) {
                 return Err(PropertyError::invalid(
                     "id",
@@ -89,7 +94,7 @@ pub async fn publish(
             }
             (vec![event], false)
         }
-        Value::Array(items) => (parse_batch(items, now)?, true),
+        Value::Array(items) => (parse_batch(items, raw, now)?, true),
         _ => {
             return Err(ApiError::invalid_request(
                 "The request body must be an event object or an array of events.",
@@ -122,17 +127,20 @@ pub async fn publish(
 }
 
 /// Validates a batch: 1 to 1000 event objects; the first bad element answers, with its index.
-fn parse_batch(items: &[Value], now: Timestamp) -> Result<Vec<NewEvent>, ApiError> {
+/// `raw` is the batch's published text.
+fn parse_batch(items: &[Value], raw: &str, now: Timestamp) -> Result<Vec<NewEvent>, ApiError> {
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(PropertyError::invalid("events", "A batch must hold 1 to 1000 events.").into());
     }
+    let raw_items: Vec<&RawValue> = serde_json::from_str(raw)
+        .map_err(|_| ApiError::invalid_request("The request body is not valid JSON."))?;
     items
         .iter()
+        .zip(raw_items)
         .enumerate()
-        .map(|(index, item)| match item {
-            Value::Object(map) => {
-                NewEvent::parse(map, new_event_id(), now).map_err(|e| e.at_index(index).into())
-            }
+        .map(|(index, (item, raw))| match item {
+            Value::Object(map) => NewEvent::parse(map, raw.get(), new_event_id(), now)
+                .map_err(|e| e.at_index(index).into()),
             _ => Err(PropertyError::invalid(
                 "event",
                 "Each element of the batch must be an event object.",

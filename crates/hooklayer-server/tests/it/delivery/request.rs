@@ -88,3 +88,41 @@ crate::both_backends!(
         );
     }
 );
+
+crate::both_backends!(
+    numbers_arrive_with_the_exact_text_they_were_published_with,
+    |db| {
+        let mut body = registration("", &["message.sent"]);
+        body["config"] =
+            serde_json::from_str(r#"{"ratio": 1.50, "big": 18446744073709551616}"#).unwrap();
+        let s = setup(&db, TestAppBuilder::new(), body).await;
+        // Each of these would change under a round trip through f64 or i64.
+        let numbers = r#"[1e2, -0, 1.0, 18446744073709551616, 0.30000000000000004, -1.5E-7, 123456789012345678901234567890]"#;
+        let event = format!(
+            r#"{{"type": "message.sent", "actor": {{"user_id": "1234", "score": 2.50}},
+                "message": {{"id": "m1", "numbers": {numbers}}},
+                "id": "7d0f6a53-8c2b-4d0e-9b1a-3f1f6b7e2c44", "created_at": "2015-09-17T20:46:47.561Z"}}"#
+        );
+        let answer = s
+            .app
+            .layer(
+                reqwest::Method::POST,
+                &format!("/apps/{}/events", s.uuid),
+                &s.token,
+            )
+            .body(event)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 202);
+        let got = wait_posts(&s.receiver, 1).await;
+        let raw = String::from_utf8(got[0].body.clone()).expect("UTF-8 body");
+        assert_eq!(
+            raw,
+            format!(
+                r#"{{"event":{{"created_at":"2015-09-17T20:46:47.561Z","type":"message.sent","id":"7d0f6a53-8c2b-4d0e-9b1a-3f1f6b7e2c44","actor":{{"user_id":"1234","score":2.50}}}},"message":{{"id":"m1","numbers":{}}},"config":{{"ratio":1.50,"big":18446744073709551616}}}}"#,
+                numbers.replace(' ', "")
+            )
+        );
+    }
+);

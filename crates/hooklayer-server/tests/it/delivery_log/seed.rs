@@ -55,12 +55,13 @@ pub async fn events(
     end: End,
 ) -> u64 {
     let body = event(event_type);
+    let raw = body.to_string();
     let body = body.as_object().expect("event object");
     let mut queued = 0;
     let mut left = n;
     while left > 0 {
         let batch: Vec<NewEvent> = (0..left.min(1000))
-            .map(|_| NewEvent::parse(body, EventId::new(), at).expect("valid event"))
+            .map(|_| NewEvent::parse(body, &raw, EventId::new(), at).expect("valid event"))
             .collect();
         left -= batch.len();
         let answers = store.ingest(app, &batch, at).await.expect("ingest");
