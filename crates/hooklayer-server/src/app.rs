@@ -33,7 +33,7 @@ impl App {
             max_idle_per_host: config.max_in_flight_per_webhook,
         })
         .map_err(|e| ConfigError::new("HOOKLAYER_TRUSTED_CA", e.to_string()))?;
-        let store = open_store(&config.database_url).await?;
+        let store = open_store(&config).await?;
         if config.allow_http_targets {
             tracing::warn!("HOOKLAYER_ALLOW_HTTP_TARGETS is on: deliveries may travel unencrypted (development only)");
         }
@@ -119,11 +119,14 @@ impl App {
 }
 
 /// Opens the store, turning failures into a start error naming `HOOKLAYER_DATABASE_URL`.
-pub async fn open_store(url: &str) -> Result<Arc<dyn hooklayer_store::Store>, StartError> {
-    hooklayer_store::connect(url).await.map_err(|e| {
-        ConfigError::new(
-            "HOOKLAYER_DATABASE_URL",
-            format!("cannot open {}: {e}", crate::config::redact_url(url)),
-        )
-    })
+pub async fn open_store(config: &Config) -> Result<Arc<dyn hooklayer_store::Store>, StartError> {
+    let url = &config.database_url;
+    hooklayer_store::connect_with(url, config.sqlite_sync)
+        .await
+        .map_err(|e| {
+            ConfigError::new(
+                "HOOKLAYER_DATABASE_URL",
+                format!("cannot open {}: {e}", crate::config::redact_url(url)),
+            )
+        })
 }

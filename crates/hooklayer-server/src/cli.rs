@@ -91,21 +91,21 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            open_store(&config.database_url).await?;
+            open_store(&config).await?;
             println!("migrations applied");
             Ok(())
         }
         Command::Apps(AppsCommand::Create { name }) => {
             let name = parse_app_name(Some(&Value::String(name)))
                 .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
-            let store = open_store(&config.database_url).await?;
+            let store = open_store(&config).await?;
             let created = create_app_record(store.as_ref(), name)
                 .await
                 .map_err(anyhow::Error::from)?;
             print_json(&created)
         }
         Command::Apps(AppsCommand::List) => {
-            let store = open_store(&config.database_url).await?;
+            let store = open_store(&config).await?;
             let apps = store.list_apps().await.map_err(anyhow::Error::from)?;
             print_json(&apps.iter().map(AppOut::from).collect::<Vec<_>>())
         }
@@ -115,7 +115,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let app: AppId = app
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--app: {app:?} is not a UUID"))?;
-            let store = open_store(&config.database_url).await?;
+            let store = open_store(&config).await?;
             match create_token_record(store.as_ref(), app)
                 .await
                 .map_err(anyhow::Error::from)?

@@ -6,6 +6,7 @@
 use crate::settings::{parse_bool, parse_duration, parse_size, RawSettings};
 use hooklayer_core::address::AddressPolicy;
 use hooklayer_core::retry::RetrySchedule;
+use hooklayer_store::SqliteSync;
 use ipnet::IpNet;
 use std::fmt;
 use std::net::SocketAddr;
@@ -75,6 +76,8 @@ pub struct Config {
     /// Requests per second per app; 0 = off.
     pub rate_limit: u32,
     pub lease: Duration,
+    /// SQLite's durability per commit (`HOOKLAYER_SQLITE_SYNC`).
+    pub sqlite_sync: SqliteSync,
     pub log: String,
     pub log_format: LogFormat,
     /// How often idle workers look for due work they were not woken for (not a user setting;
@@ -248,6 +251,16 @@ impl Config {
                 "must be at least twice HOOKLAYER_DELIVERY_TIMEOUT",
             ));
         }
+        let sqlite_sync = match raw.get("sqlite_sync").unwrap_or("full") {
+            "full" => SqliteSync::Full,
+            "normal" => SqliteSync::Normal,
+            other => {
+                return Err(ConfigError::new(
+                    "HOOKLAYER_SQLITE_SYNC",
+                    format!("{other:?} is not one of full, normal"),
+                ))
+            }
+        };
         Ok(Config {
             listen,
             database_url: raw
@@ -276,6 +289,7 @@ impl Config {
             role,
             rate_limit: count("HOOKLAYER_RATE_LIMIT", "rate_limit", "10000")?,
             lease,
+            sqlite_sync,
             log,
             log_format,
             poll_interval: Duration::from_millis(500),

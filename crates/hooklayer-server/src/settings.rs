@@ -106,6 +106,15 @@ pub struct SettingArgs {
     /// How long a worker's claim on a delivery lasts before others may take it [default: 30s]
     #[arg(long, global = true, env = "HOOKLAYER_LEASE", value_name = "DURATION")]
     pub lease: Option<String>,
+    /// full (an accepted event survives a power loss) or normal (a crash of hooklayer only;
+    /// faster) [default: full]
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKLAYER_SQLITE_SYNC",
+        value_name = "MODE"
+    )]
+    pub sqlite_sync: Option<String>,
     /// Log filter, tracing env-filter syntax [default: info]
     #[arg(long, global = true, env = "HOOKLAYER_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -136,6 +145,7 @@ const KEYS: &[&str] = &[
     "role",
     "rate_limit",
     "lease",
+    "sqlite_sync",
     "log",
     "log_format",
 ];
@@ -163,7 +173,7 @@ impl RawSettings {
             Some(path) => Self::from_file(path)?,
             None => Self::default(),
         };
-        let pairs: [(&'static str, &Option<String>); 17] = [
+        let pairs: [(&'static str, &Option<String>); 18] = [
             ("listen", &args.listen),
             ("database_url", &args.database_url),
             ("public_url", &args.public_url),
@@ -179,6 +189,7 @@ impl RawSettings {
             ("role", &args.role),
             ("rate_limit", &args.rate_limit),
             ("lease", &args.lease),
+            ("sqlite_sync", &args.sqlite_sync),
             ("log", &args.log),
             ("log_format", &args.log_format),
         ];

@@ -46,10 +46,26 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and applies migrations.
+/// How a SQLite commit is made durable (`HOOKLAYER_SQLITE_SYNC`); PostgreSQL ignores it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// `synchronous=FULL`: every commit is fsynced; an accepted event survives a power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: a commit survives a crash of the process, not of the machine.
+    Normal,
+}
+
+/// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) with the default
+/// options and applies migrations.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    connect_with(url, SqliteSync::default()).await
+}
+
+/// [`connect`] with SQLite's durability chosen.
+pub async fn connect_with(url: &str, sqlite_sync: SqliteSync) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+        Ok(Arc::new(sqlite::SqliteStore::open(url, sqlite_sync).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else {

@@ -79,7 +79,7 @@ async fn find(
         .webhook
         .parse()
         .map_err(|_| anyhow!("--webhook: {:?} is not a UUID", target.webhook))?;
-    let store = open_store(&config.database_url).await?;
+    let store = open_store(config).await?;
     let webhook = store
         .get_webhook(app, id)
         .await

@@ -26,6 +26,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("HOOKLAYER_ROLE", "all"),
     ("HOOKLAYER_RATE_LIMIT", "10000"),
     ("HOOKLAYER_LEASE", "30s"),
+    ("HOOKLAYER_SQLITE_SYNC", "full"),
     ("HOOKLAYER_LOG", "info"),
     ("HOOKLAYER_LOG_FORMAT", "text"),
 ];
@@ -250,6 +251,7 @@ async fn every_unusable_setting_exits_2_naming_its_env_var() {
         ("HOOKLAYER_RATE_LIMIT", "-1"),
         ("HOOKLAYER_LEASE", "0s"),
         ("HOOKLAYER_LEASE", "1s"),
+        ("HOOKLAYER_SQLITE_SYNC", "off"),
         ("HOOKLAYER_LOG", "info,hooklayer=loudest"),
         ("HOOKLAYER_LOG_FORMAT", "xml"),
         ("HOOKLAYER_DATABASE_URL", "mysql://localhost/hooks"),

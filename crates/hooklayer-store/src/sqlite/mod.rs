@@ -12,7 +12,7 @@ mod webhooks;
 
 use crate::migrate::{self, Migration};
 use crate::model::*;
-use crate::{Store, StoreError, StoreResult};
+use crate::{SqliteSync, Store, StoreError, StoreResult};
 use async_trait::async_trait;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, RequestId, WebhookId};
@@ -48,14 +48,18 @@ impl Drop for AbortOnDrop {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://PATH`) and migrates it.
-    pub async fn open(url: &str) -> StoreResult<Self> {
+    pub async fn open(url: &str, sync: SqliteSync) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL under WAL: a commit survives a crash or kill -9 of the process (the WAL is
-            // written before commit returns); only an OS crash or power loss can lose the last
-            // commits. FULL would fsync every commit and cap single-event ingest.
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL (the default) fsyncs the WAL at every commit, so an accepted event survives
+            // a power loss (SPEC §5). NORMAL under WAL still survives a crash or kill -9 of the
+            // process (the WAL is written before commit returns) but an OS crash or power loss
+            // can lose the last commits; it is faster (no fsync per commit).
+            .synchronous(match sync {
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+            })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
@@ -91,6 +95,22 @@ impl SqliteStore {
             reader,
             _checkpoints: checkpoints,
         })
+    }
+}
+
+impl SqliteStore {
+    /// The `synchronous` setting of the writer connection, as SQLite reports it.
+    pub async fn synchronous(&self) -> StoreResult<SqliteSync> {
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&self.writer)
+            .await?;
+        match level {
+            2 => Ok(SqliteSync::Full),
+            1 => Ok(SqliteSync::Normal),
+            other => Err(StoreError::Corrupt(format!(
+                "unexpected synchronous={other}"
+            ))),
+        }
     }
 }
 
@@ -309,4 +329,19 @@ impl Store for SqliteStore {
 /// `?, ?, ?` for `n` placeholders.
 pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_chosen_synchronous_level_reaches_the_writer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for sync in [SqliteSync::Full, SqliteSync::Normal] {
+            let url = format!("sqlite://{}", dir.path().join("s.db").display());
+            let store = SqliteStore::open(&url, sync).await.expect("open");
+            assert_eq!(store.synchronous().await.expect("pragma"), sync);
+        }
+    }
 }
