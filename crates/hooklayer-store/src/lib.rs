@@ -24,7 +24,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use hooklayer_core::event::NewEvent;
-use hooklayer_core::ids::{AppId, RequestId, WebhookId};
+use hooklayer_core::ids::{AppId, EventId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Webhook, WebhookStatus};
 use std::sync::Arc;
@@ -45,6 +45,10 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The largest announcement [`Store::announce`] carries (PostgreSQL limits a notification's
+/// payload to 8000 bytes).
+pub const MAX_ANNOUNCEMENT: usize = 7900;
 
 /// How a SQLite commit is made durable (`HOOKLAYER_SQLITE_SYNC`); PostgreSQL ignores it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -196,6 +200,22 @@ pub trait Store: Send + Sync + 'static {
         scope: ReplayScope,
         now: Timestamp,
     ) -> StoreResult<u64>;
+    // ---- listener streams (SPEC §14) ---------------------------------------------------
+    /// Tells every process sharing the database, this one included (PostgreSQL `NOTIFY
+    /// hooklayer_listen`); a no-op on backends where every writer is in this process.
+    /// `message` must stay under [`MAX_ANNOUNCEMENT`] bytes.
+    async fn announce(&self, message: &str) -> StoreResult<()> {
+        let _ = message;
+        Ok(())
+    }
+    /// The next announcement of any process; never returns on backends where every writer is
+    /// in this process. An error means the channel broke: call again after a pause.
+    async fn next_announcement(&self) -> StoreResult<String> {
+        std::future::pending().await
+    }
+    /// The app's stored events with these ids, in any order; unknown ids are left out.
+    async fn events_by_id(&self, app: AppId, ids: &[EventId]) -> StoreResult<Vec<NewEvent>>;
+
     /// Deletes up to `batch` finished deliveries (with their attempts) finished before
     /// `before`, then events older than `before` with no delivery left. Returns rows deleted.
     async fn purge_finished(&self, before: Timestamp, batch: u32) -> StoreResult<u64>;

@@ -31,6 +31,9 @@ pub struct IngestAnswer {
     pub created_at: Timestamp,
     /// Deliveries queued for this event when it was first stored.
     pub deliveries: u32,
+    /// Whether this call stored the event (false for an id the app already had): listener
+    /// streams (SPEC §14) get only events stored now.
+    pub stored_now: bool,
 }
 
 impl IngestAnswer {
@@ -41,6 +44,7 @@ impl IngestAnswer {
             event_type: event.event_type,
             created_at: event.created_at,
             deliveries: u32::try_from(deliveries).unwrap_or(u32::MAX),
+            stored_now: true,
         }
     }
 }

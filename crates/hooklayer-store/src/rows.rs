@@ -7,6 +7,7 @@
 
 use crate::model::*;
 use crate::StoreError;
+use hooklayer_core::event::NewEvent;
 use hooklayer_core::event_type::EventType;
 use hooklayer_core::ids::RequestId;
 use hooklayer_core::target_url::TargetUrl;
@@ -128,6 +129,17 @@ pub(crate) fn stored_answer(r: &impl StoredRow) -> Result<IngestAnswer, StoreErr
         event_type: parse(&r.text("type")?, "events.type")?,
         created_at: Timestamp::from_millis(r.int("created_at")?),
         deliveries: count(r.int("deliveries")?),
+        stored_now: false,
+    })
+}
+
+/// A stored event as listener streams need it: `id, type, created_at, payload` of `events`.
+pub(crate) fn stored_event(r: &impl StoredRow) -> Result<NewEvent, StoreError> {
+    Ok(NewEvent {
+        id: parse(&r.text("id")?, "events.id")?,
+        event_type: parse(&r.text("type")?, "events.type")?,
+        created_at: Timestamp::from_millis(r.int("created_at")?),
+        payload_prefix: r.text("payload")?,
     })
 }
 

@@ -11,6 +11,7 @@
 //!   [`Store::wait_for_remote_work`] and keeps polling as the fallback.
 //! - Migrations run under an advisory lock, so processes starting together take turns.
 
+mod announce;
 mod apps;
 mod log;
 mod queue;
@@ -21,7 +22,7 @@ use crate::model::*;
 use crate::{Store, StoreError, StoreResult};
 use async_trait::async_trait;
 use hooklayer_core::event::NewEvent;
-use hooklayer_core::ids::{AppId, RequestId, WebhookId};
+use hooklayer_core::ids::{AppId, EventId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Webhook, WebhookStatus};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
@@ -49,6 +50,8 @@ pub struct PgStore {
     /// The `LISTEN hooklayer_work` connection, opened by the first wait and dropped after an
     /// error so that a later wait opens a fresh one. Waiters take turns on it.
     listener: Mutex<Option<PgListener>>,
+    /// The `LISTEN hooklayer_listen` connection (see `announce`), opened by the first wait.
+    announcements: Mutex<Option<PgListener>>,
     /// When this process last refreshed the queue's statistics (see `queue::claim_due`).
     analyzed_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -69,6 +72,7 @@ impl PgStore {
         Ok(Self {
             pool,
             listener: Mutex::new(None),
+            announcements: Mutex::new(None),
             analyzed_at: std::sync::Mutex::new(None),
         })
     }
@@ -77,6 +81,11 @@ impl PgStore {
     /// never takes a connection from queries. Its one-connection pool reconnects it if the
     /// connection drops.
     async fn listen(&self) -> Result<PgListener, sqlx::Error> {
+        self.listen_on(WORK_CHANNEL).await
+    }
+
+    /// A listener on `channel` with a connection of its own (see [`PgStore::listen`]).
+    async fn listen_on(&self, channel: &str) -> Result<PgListener, sqlx::Error> {
         let own = PgPoolOptions::new()
             .max_connections(1)
             .max_lifetime(None)
@@ -84,7 +93,7 @@ impl PgStore {
             .connect_with((*self.pool.connect_options()).clone())
             .await?;
         let mut listener = PgListener::connect_with(&own).await?;
-        listener.listen(WORK_CHANNEL).await?;
+        listener.listen(channel).await?;
         Ok(listener)
     }
 }
@@ -304,6 +313,15 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> StoreResult<u64> {
         log::replay(self, app, webhook, since, scope, now).await
+    }
+    async fn announce(&self, message: &str) -> StoreResult<()> {
+        announce::announce(self, message).await
+    }
+    async fn next_announcement(&self) -> StoreResult<String> {
+        announce::next(self).await
+    }
+    async fn events_by_id(&self, app: AppId, ids: &[EventId]) -> StoreResult<Vec<NewEvent>> {
+        announce::events_by_id(self, app, ids).await
     }
     async fn purge_finished(&self, before: Timestamp, batch: u32) -> StoreResult<u64> {
         log::purge(self, before, batch).await

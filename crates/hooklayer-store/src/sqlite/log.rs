@@ -1,10 +1,13 @@
-//! The delivery log on SQLite: listing, manual retry, replay and retention.
+//! The delivery log on SQLite: listing, manual retry, replay and retention; events read back
+//! by id for listener streams.
 
+use super::queue::ROWS_PER_STATEMENT;
 use super::{placeholders, SqliteStore, BEGIN_WRITE};
 use crate::model::*;
-use crate::rows::{self, replay_statuses, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
+use crate::rows::{self, replay_statuses, stored_event, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
 use crate::StoreResult;
-use hooklayer_core::ids::{AppId, RequestId, WebhookId};
+use hooklayer_core::event::NewEvent;
+use hooklayer_core::ids::{AppId, EventId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use sqlx::SqlitePool;
 
@@ -191,4 +194,27 @@ pub(super) async fn purge(s: &SqliteStore, before: Timestamp, batch: u32) -> Sto
         deleted += q.execute(&s.writer).await?.rows_affected();
     }
     Ok(deleted)
+}
+
+/// The app's stored events with these ids (for listener streams, SPEC §14).
+pub(super) async fn events_by_id(
+    reader: &SqlitePool,
+    app: AppId,
+    ids: &[EventId],
+) -> StoreResult<Vec<NewEvent>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, type, created_at, payload FROM events WHERE app_id = ? AND id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(app.to_string());
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(reader).await? {
+            found.push(stored_event(&row)?);
+        }
+    }
+    Ok(found)
 }

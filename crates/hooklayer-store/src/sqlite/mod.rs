@@ -15,7 +15,7 @@ use crate::model::*;
 use crate::{SqliteSync, Store, StoreError, StoreResult};
 use async_trait::async_trait;
 use hooklayer_core::event::NewEvent;
-use hooklayer_core::ids::{AppId, RequestId, WebhookId};
+use hooklayer_core::ids::{AppId, EventId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Webhook, WebhookStatus};
 use sqlx::sqlite::{
@@ -320,6 +320,9 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<u64> {
         log::replay(self, app, webhook, since, scope, now).await
+    }
+    async fn events_by_id(&self, app: AppId, ids: &[EventId]) -> StoreResult<Vec<NewEvent>> {
+        log::events_by_id(&self.reader, app, ids).await
     }
     async fn purge_finished(&self, before: Timestamp, batch: u32) -> StoreResult<u64> {
         log::purge(self, before, batch).await

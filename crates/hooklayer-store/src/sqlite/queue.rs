@@ -11,7 +11,7 @@ use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 
 /// Rows per multi-row statement; well under SQLite's bound-parameter limit.
-const ROWS_PER_STATEMENT: usize = 400;
+pub(super) const ROWS_PER_STATEMENT: usize = 400;
 
 /// `(?, ?, …), (?, ?, …)`: `rows` groups of `columns` placeholders.
 fn value_rows(rows: usize, columns: usize) -> String {

@@ -11,6 +11,7 @@ conformance![
     a_batch_is_answered_in_order_and_a_repeated_id_gets_its_first_answer,
     event_ids_are_unique_per_app_not_globally,
     an_empty_batch_stores_nothing,
+    stored_events_are_read_back_by_id_within_their_app,
 ];
 
 async fn an_event_fans_out_to_the_active_webhooks_subscribed_to_its_type(db: TestDb) {
@@ -59,6 +60,7 @@ async fn an_event_fans_out_to_the_active_webhooks_subscribed_to_its_type(db: Tes
         event_type: e.event_type,
         created_at: e.created_at,
         deliveries: 2,
+        stored_now: true,
     };
     assert_eq!(answers, vec![expected]);
     for (w, n) in [
@@ -99,7 +101,12 @@ async fn republishing_an_id_returns_the_first_answer_and_queues_nothing(db: Test
 
     let again = store.ingest(app, &[changed], t(100)).await.unwrap();
 
-    assert_eq!(again, original);
+    let expected = IngestAnswer {
+        stored_now: false,
+        ..original[0].clone()
+    };
+    assert_eq!(again, vec![expected]);
+    assert!(original[0].stored_now);
     assert_eq!(again[0].deliveries, 2);
     assert_eq!(store.queue_depth(t(100)).await.unwrap().pending, 2);
 }
@@ -125,20 +132,21 @@ async fn a_batch_is_answered_in_order_and_a_repeated_id_gets_its_first_answer(db
 
     let answers = store.ingest(app, &batch, t(1)).await.unwrap();
 
-    let answer = |e: &hooklayer_core::event::NewEvent, n| IngestAnswer {
+    let answer = |e: &hooklayer_core::event::NewEvent, n, stored_now| IngestAnswer {
         id: e.id,
         event_type: e.event_type,
         created_at: e.created_at,
         deliveries: n,
+        stored_now,
     };
-    let (known_a, new_a) = (answer(&known, 1), answer(&new, 1));
+    let (known_a, new_a) = (answer(&known, 1, false), answer(&new, 1, true));
     assert_eq!(
         answers,
         vec![
             known_a.clone(),
             new_a.clone(),
             new_a,
-            answer(&unsubscribed, 0),
+            answer(&unsubscribed, 0, true),
             known_a
         ]
     );
@@ -171,4 +179,46 @@ async fn an_empty_batch_stores_nothing(db: TestDb) {
         store.queue_depth(t(0)).await.unwrap(),
         QueueDepth::default()
     );
+}
+
+async fn stored_events_are_read_back_by_id_within_their_app(db: TestDb) {
+    let store = &*db.store;
+    let (app, other) = (new_app(store).await, new_app(store).await);
+    let (a, b) = (
+        event(EventType::MessageSent),
+        event(EventType::ConversationCreated),
+    );
+    store
+        .ingest(app, &[a.clone(), b.clone()], t(0))
+        .await
+        .unwrap();
+    let elsewhere = event(EventType::MessageRead);
+    store
+        .ingest(other, std::slice::from_ref(&elsewhere), t(0))
+        .await
+        .unwrap();
+
+    let found = store
+        .events_by_id(
+            app,
+            &[
+                b.id,
+                a.id,
+                elsewhere.id,
+                hooklayer_core::ids::EventId::new(),
+            ],
+        )
+        .await
+        .unwrap();
+
+    let fields = |events: &[hooklayer_core::event::NewEvent]| {
+        let mut v: Vec<_> = events
+            .iter()
+            .map(|e| (e.id, e.event_type, e.created_at, e.payload_prefix.clone()))
+            .collect();
+        v.sort_by_key(|f| f.1.as_str());
+        v
+    };
+    assert_eq!(fields(&found), fields(&[a, b]));
+    assert!(store.events_by_id(app, &[]).await.unwrap().is_empty());
 }
