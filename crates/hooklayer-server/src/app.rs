@@ -83,10 +83,27 @@ impl App {
                 .with_state(self.state.clone())
         }
         .layer(axum::middleware::from_fn(crate::telemetry::trace_request));
+        let relay = role
+            .runs_api()
+            .then(|| self.state.listeners.take_relay())
+            .flatten();
+        if let Some((origin, outbox)) = relay {
+            tokio::spawn(crate::listen::relay::run(
+                self.state.store.clone(),
+                self.state.listeners.hub.clone(),
+                origin,
+                outbox,
+                token.clone(),
+            ));
+        }
         tracing::info!(listen = %listener.local_addr()?, role = ?role, "hooklayer serving");
         let stop = token.clone();
+        let listeners = self.state.listeners.hub.clone();
         tokio::spawn(async move {
             shutdown.await;
+            // Listener streams never end by themselves: close them first, so the graceful
+            // shutdown below is not held by them.
+            listeners.close_all();
             stop.cancel();
         });
         let serve_stop = token.clone();

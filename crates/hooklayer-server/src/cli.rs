@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `apps create|list`, `tokens create`,
-//! `deliveries list`, `replay` (the last two in `crate::deliveries::cli`). Every command
+//! `deliveries list`, `replay` (the last two in `crate::deliveries::cli`), and the receiver
+//! tools `verify` (`crate::verify_cli`) and `listen` (`crate::listen::cli`). Every command
 //! reads the same settings (flag, env, file) and talks to the same database as `serve`, so it
 //! works while the server runs.
 
@@ -41,6 +42,12 @@ pub enum Command {
     Deliveries(crate::deliveries::cli::DeliveriesCommand),
     /// Queue a webhook's deliveries again (failed ones by default); prints {"queued": n}
     Replay(crate::deliveries::cli::ReplayArgs),
+    /// Check a received delivery's signatures; exit 0 and "valid: layer, standard", or exit 1
+    /// and the reason of each failed scheme
+    Verify(crate::verify_cli::VerifyArgs),
+    /// Receive an app's events on this machine through the server (no public URL needed),
+    /// optionally forwarding each to a local URL
+    Listen(crate::listen::cli::ListenArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -69,6 +76,8 @@ pub enum TokensCommand {
 pub enum Failure {
     Config(ConfigError),
     Other(anyhow::Error),
+    /// Already reported on stdout by the command (exit 1, nothing more to print).
+    Reported,
 }
 
 impl From<ConfigError> for Failure {
@@ -85,10 +94,16 @@ impl From<anyhow::Error> for Failure {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
+    // The receiver tools run on a developer's machine: no server settings, no database.
+    let command = match cli.command {
+        Command::Verify(args) => return crate::verify_cli::run(args),
+        Command::Listen(args) => return crate::listen::cli::run(args).await,
+        command => command,
+    };
     let raw = RawSettings::load(&cli.settings)?;
     let config = Config::from_raw(&raw)?;
     crate::telemetry::init(&config.log, config.log_format);
-    match cli.command {
+    match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             open_store(&config).await?;
@@ -111,6 +126,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Deliveries(command) => crate::deliveries::cli::deliveries(&config, command).await,
         Command::Replay(args) => crate::deliveries::cli::replay(&config, args).await,
+        Command::Verify(_) | Command::Listen(_) => unreachable!("handled above"),
         Command::Tokens(TokensCommand::Create { app }) => {
             let app: AppId = app
                 .parse()

@@ -12,6 +12,8 @@
 //! - [`worker`]: delivery (claim → send → record), verification, retention.
 //! - [`outbound`]: the one HTTP client that talks to targets (SSRF guard, TLS, timeouts).
 //! - [`ingest`]: group commit of publish requests.
+//! - [`listen`]: listener streams (`GET /apps/:app/listen`, `hooklayer listen`);
+//!   [`verify_cli`]: `hooklayer verify`.
 //! - [`metrics`], [`rate_limit`], [`telemetry`].
 
 pub mod api;
@@ -20,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod deliveries;
 pub mod ingest;
+pub mod listen;
 pub mod metrics;
 pub mod ops;
 pub mod outbound;
@@ -27,4 +30,5 @@ pub mod rate_limit;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod verify_cli;
 pub mod worker;

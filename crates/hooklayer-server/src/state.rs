@@ -27,6 +27,8 @@ pub struct AppState {
     pub verify_wake: Notify,
     /// Webhooks deleted, deactivated or exhausted since their deliveries were claimed.
     pub stopped: StoppedWebhooks,
+    /// Open listener streams (SPEC §14).
+    pub listeners: crate::listen::Listeners,
 }
 
 /// Webhooks whose already-claimed deliveries must not be sent: a delivery claimed while its
@@ -66,10 +68,12 @@ impl AppState {
             ingest: IngestQueue::start(store.clone()),
             target_rules,
             store,
-            config,
             delivery_wake: Notify::new(),
             verify_wake: Notify::new(),
             stopped: StoppedWebhooks::default(),
+            // Other processes share the database only on PostgreSQL.
+            listeners: crate::listen::Listeners::new(!config.database_url.starts_with("sqlite:")),
+            config,
         }
     }
 }

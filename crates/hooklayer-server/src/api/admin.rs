@@ -157,6 +157,7 @@ pub async fn delete_app(
     authorize_admin(&state, &headers)?;
     let app: AppId = app.parse().map_err(|_| ApiError::not_found("app"))?;
     if state.store.delete_app(app).await? {
+        state.listeners.app_deleted(app);
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::not_found("app"))

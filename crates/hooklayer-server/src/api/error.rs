@@ -122,6 +122,24 @@ impl ApiError {
         )
         .with_data(json!({"header": "Accept"}))
     }
+    /// The process is shutting down (a listener stream cannot open any more).
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            100,
+            "The server is shutting down; retry later.",
+        )
+    }
+    pub fn invalid_accept_event_stream() -> Self {
+        Self::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "invalid_header",
+            107,
+            "Invalid Accept header; a listener stream must accept text/event-stream",
+        )
+        .with_data(json!({"header": "Accept"}))
+    }
     pub fn request_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

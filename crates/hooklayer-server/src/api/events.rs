@@ -102,12 +102,15 @@ pub async fn publish(
         }
     };
     let count = events.len() as u64;
+    // A copy for this process's listener streams, only while one is open (SPEC §14).
+    let listened = state.listeners.is_listening(app).then(|| events.clone());
     let answers = state
         .ingest
         .ingest(app, events)
         .await
         .map_err(ApiError::internal)?;
     state.metrics.events_ingested(count);
+    state.listeners.published(app, &answers, listened);
     if answers.iter().any(|a| a.deliveries > 0) {
         state.delivery_wake.notify_one();
     }

@@ -59,6 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(webhooks::deactivate),
         )
         .route("/apps/{app}/events", post(events::publish))
+        .route("/apps/{app}/listen", get(crate::listen::route::listen))
         .merge(crate::ops::router())
         .merge(crate::deliveries::router())
         .fallback(|| async { ApiError::invalid_endpoint() })

@@ -18,12 +18,18 @@ pub enum AcceptRule {
     Layer,
     /// The Layer media type or `application/json` (the delivery log).
     LayerOrJson,
+    /// `text/event-stream` (listener streams).
+    EventStream,
 }
 
 /// Checks `Accept` (406 `invalid_header` otherwise).
 pub fn check_accept(headers: &HeaderMap, rule: AcceptRule) -> Result<(), ApiError> {
+    let refused = || match rule {
+        AcceptRule::EventStream => ApiError::invalid_accept_event_stream(),
+        _ => ApiError::invalid_accept(),
+    };
     let Some(value) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Err(ApiError::invalid_accept());
+        return Err(refused());
     };
     let ok = value.split(',').any(|item| {
         let mut parts = item.split(';').map(str::trim);
@@ -43,11 +49,12 @@ pub fn check_accept(headers: &HeaderMap, rule: AcceptRule) -> Result<(), ApiErro
             .any(|p| p == "version=1.0" || p == "version=2.0");
         (media == "application/vnd.layer.webhooks+json" && layer_version)
             || (rule == AcceptRule::LayerOrJson && media == "application/json")
+            || (rule == AcceptRule::EventStream && media == "text/event-stream")
     });
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid_accept())
+        Err(refused())
     }
 }
 

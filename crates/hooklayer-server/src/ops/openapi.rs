@@ -37,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         webhooks::deactivate,
         webhooks::delete_one,
         events::publish,
+        crate::listen::route::listen,
         deliveries::list,
         deliveries::get_one,
         deliveries::retry,
@@ -59,6 +60,7 @@ use utoipa::{Modify, OpenApi};
         (name = "webhooks", description = "The Layer-compatible webhooks management API (SPEC §3)."),
         (name = "events", description = "Publishing events (SPEC §5)."),
         (name = "deliveries", description = "The delivery log, retry and replay (SPEC §7)."),
+        (name = "listen", description = "Listener streams for local development (SPEC §14): at most 10 per app, best-effort, not stored."),
         (name = "operations", description = "Health, readiness, metrics, this document; no token."),
     ),
 )]

@@ -252,6 +252,18 @@ param_set!(
     ]
 );
 param_set!(
+    /// `{app_uuid}`, `Accept: text/event-stream` and `events` of a listener stream.
+    ListenParams => [
+        app_uuid(),
+        {
+            let mut p = param("Accept", ParameterIn::Header, "`text/event-stream`; anything else is 406.", None);
+            p.required = Required::True;
+            p
+        },
+        param("events", ParameterIn::Query, "Comma-separated event types to receive (all when absent); an unknown type is 422 `invalid_property` `events`.", None),
+    ]
+);
+param_set!(
     /// `{app_uuid}`, `{webhook_uuid}`, `Accept` (Layer or JSON) of the delivery-log routes.
     LogParams => [app_uuid(), webhook_uuid(), accept(true)]
 );
@@ -286,6 +298,7 @@ fn error_description(status: u16) -> &'static str {
         413 => "`request_too_large` (11): the body is over `HOOKLAYER_MAX_PAYLOAD`.",
         422 => "`missing_property` (104), `invalid_property` (105) or `invalid_operation` (9); `data.property` names the field (and `data.index` the batch element).",
         429 => "`rate_limit_exceeded` (7): the app is over `HOOKLAYER_RATE_LIMIT`; retry after `Retry-After` seconds.",
+        503 => "`service_unavailable` (100): the server is shutting down.",
         _ => "`internal_server_error` (100): our fault; the cause is logged, never returned.",
     }
 }
@@ -373,6 +386,10 @@ error_set!(
 error_set!(
     /// Delivery-log reads and retries (422 for a bad query or a webhook that is not active).
     LogErrors => [401, 403, 404, 406, 422, 429, 500]
+);
+error_set!(
+    /// A listener stream (429 also when the app has 10 streams open; 503 during shutdown).
+    ListenErrors => [401, 403, 406, 422, 429, 500, 503]
 );
 error_set!(
     /// Replay (a JSON body).

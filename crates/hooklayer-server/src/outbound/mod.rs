@@ -11,7 +11,7 @@
 
 mod error;
 mod resolver;
-mod tls;
+pub(crate) mod tls;
 pub mod verification;
 
 pub use error::{describe_status, format_duration, OutboundBuildError, OutboundError};

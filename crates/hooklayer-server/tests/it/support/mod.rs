@@ -4,5 +4,6 @@
 pub mod app;
 pub mod binary;
 pub mod db;
+pub mod listener;
 pub mod process;
 pub mod receiver;
