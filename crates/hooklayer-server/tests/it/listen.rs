@@ -91,9 +91,7 @@ async fn listen_prints_the_secret_then_one_line_per_matching_event_and_forwards_
         .expect("signed with the printed secret");
     assert_eq!(verified.schemes(), vec![Scheme::Layer, Scheme::Standard]);
     app.stop().await;
-    let (code, stderr) = listen.exit().await;
-    assert_eq!(code, Some(1));
-    assert!(stderr.contains("the server closed the stream"), "{stderr}");
+    listen.assert_closed_by_server().await;
 }
 
 #[tokio::test]
@@ -213,9 +211,7 @@ async fn deleting_the_app_closes_its_streams() {
         .unwrap();
     assert_eq!(deleted.status(), 204);
 
-    let (code, stderr) = listen.exit().await;
-    assert_eq!(code, Some(1));
-    assert!(stderr.contains("the server closed the stream"), "{stderr}");
+    listen.assert_closed_by_server().await;
     app.stop().await;
 }
 

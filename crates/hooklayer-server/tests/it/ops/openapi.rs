@@ -7,8 +7,9 @@ use crate::support::db::TestDb;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Every (method, path) of SPEC §2, §3, §5, §7 and §9, path parameters in the SPEC's names.
-const SPEC_ROUTES: [(&str, &str); 19] = [
+/// Every (method, path) of SPEC §2, §3, §5, §7, §9 and §14, path parameters in the SPEC's
+/// names.
+const SPEC_ROUTES: [(&str, &str); 20] = [
     ("post", "/admin/apps"),
     ("get", "/admin/apps"),
     ("post", "/admin/apps/{app_uuid}/tokens"),
@@ -23,6 +24,7 @@ const SPEC_ROUTES: [(&str, &str); 19] = [
     ),
     ("delete", "/apps/{app_uuid}/webhooks/{webhook_uuid}"),
     ("post", "/apps/{app_uuid}/events"),
+    ("get", "/apps/{app_uuid}/listen"),
     ("get", "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries"),
     (
         "get",

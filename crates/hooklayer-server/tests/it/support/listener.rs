@@ -64,6 +64,13 @@ impl ListenProcess {
             .to_owned()
     }
 
+    /// Waits (bounded) for the command to end after the server closed its stream (exit 1).
+    pub async fn assert_closed_by_server(self) {
+        let (code, stderr) = self.exit().await;
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.contains("the server closed the stream"), "{stderr}");
+    }
+
     /// Waits (bounded) for the command to end; returns its exit code and stderr.
     pub async fn exit(mut self) -> (Option<i32>, String) {
         let status = tokio::time::timeout(WAIT, self.child.wait())
