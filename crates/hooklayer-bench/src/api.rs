@@ -144,6 +144,29 @@ impl Api {
         Ok(())
     }
 
+    /// Opens a listener stream (`GET /apps/:uuid/listen`) for `conversation.deleted`, a type
+    /// the bench never publishes: connected, matched against every publish, sent nothing.
+    /// The stream stays open while the returned response lives.
+    pub async fn open_idle_listener(&self) -> Result<reqwest::Response> {
+        let response = self
+            .http
+            .get(format!(
+                "{}/apps/{}/listen?events=conversation.deleted",
+                self.base, self.app
+            ))
+            .header(AUTHORIZATION, &self.auth)
+            .header(ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .context("GET /apps/:uuid/listen")?;
+        ensure!(
+            response.status() == reqwest::StatusCode::OK,
+            "listen answered {}",
+            response.status()
+        );
+        Ok(response)
+    }
+
     /// Sum of `hooklayer_queue_depth` samples with `state="<state>"` (best effort).
     pub async fn queue_depth(&self, state: &str) -> Option<f64> {
         let text = self

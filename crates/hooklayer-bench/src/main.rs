@@ -89,6 +89,10 @@ struct Args {
     /// Deliveries queued in the backlog run [default: 100000; quick: 5000].
     #[arg(long)]
     backlog: Option<u64>,
+    /// Hold one idle listener stream open on the app during the e2e and fanout runs (its
+    /// cost on durable delivery; see docs/BENCHMARKS.md).
+    #[arg(long)]
+    idle_listener: bool,
     /// Upper bound, in seconds, on each publishing phase and each wait for deliveries.
     #[arg(long, default_value_t = 300)]
     drain_timeout: u64,
@@ -113,6 +117,7 @@ impl Args {
             drain_limit_secs: self.drain_timeout.max(1),
             stall_secs: 35,
             quick: self.quick,
+            idle_listener: self.idle_listener,
         }
     }
 

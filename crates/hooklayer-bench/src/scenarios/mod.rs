@@ -82,6 +82,8 @@ pub struct Settings {
     /// Give up waiting when nothing arrived for this long (covers hooklayer's 10 s + 30 s retries).
     pub stall_secs: u64,
     pub quick: bool,
+    /// One idle listener stream is open during the throughput runs.
+    pub idle_listener: bool,
 }
 
 impl Settings {

@@ -16,13 +16,24 @@ pub async fn run(bench: &mut Bench, backend: &Backend, webhooks: u32) -> Result<
     let settings = bench.settings.clone();
     let scenario = if webhooks == 1 { "e2e" } else { "fanout" };
     let label = format!(
-        "{scenario} ({webhooks} webhook{})",
-        if webhooks == 1 { "" } else { "s" }
+        "{scenario} ({webhooks} webhook{}{})",
+        if webhooks == 1 { "" } else { "s" },
+        if settings.idle_listener {
+            ", 1 idle listener"
+        } else {
+            ""
+        }
     );
     let instance = bench.launch(backend, scenario).await?;
     let hooks: Vec<u32> = (0..webhooks).collect();
     let urls: Vec<String> = hooks.iter().map(|&h| bench.receiver.hook_url(h)).collect();
     instance.api.add_webhooks(&urls).await?;
+    // Held until the end of the run: dropping it closes the stream.
+    let _listener = if settings.idle_listener {
+        Some(instance.api.open_idle_listener().await?)
+    } else {
+        None
+    };
 
     eprintln!(
         "  {} events × {webhooks} webhook(s), batches of 100 from {} publishers",
