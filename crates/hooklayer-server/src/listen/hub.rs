@@ -232,3 +232,78 @@ fn frame(app: AppId, listener: &Listener, event: &NewEvent, now: Timestamp) -> S
     frame.insert("body".into(), Value::String(body));
     Value::Object(frame).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hooklayer_core::time::Timestamp;
+
+    fn event(event_type: EventType) -> NewEvent {
+        NewEvent {
+            id: EventId::new(),
+            event_type,
+            created_at: Timestamp::from_millis(0),
+            payload_prefix: r#"{"event":{},"message":{"id":"m"}"#.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_stream_gets_only_its_types_and_each_event_once() {
+        let hub = Arc::new(ListenerHub::default());
+        let app = AppId::new();
+        let mut only_sent = hub
+            .open(app, Some(HashSet::from([EventType::MessageSent])))
+            .unwrap();
+        let sent = event(EventType::MessageSent);
+        hub.deliver(
+            app,
+            &[event(EventType::MessageRead), sent.clone(), sent.clone()],
+        );
+        let frame: Value = serde_json::from_str(&only_sent.frames.try_recv().unwrap()).unwrap();
+        assert_eq!(frame["headers"]["layer-webhook-event-type"], "message.sent");
+        assert_eq!(frame["body"], r#"{"event":{},"message":{"id":"m"}}"#);
+        assert!(only_sent.frames.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_stream_that_falls_behind_is_closed_and_the_others_go_on() {
+        let hub = Arc::new(ListenerHub::default());
+        let app = AppId::new();
+        let mut slow = hub.open(app, None).unwrap();
+        let mut fast = hub.open(app, None).unwrap();
+        for _ in 0..STREAM_BUFFER {
+            hub.deliver(app, &[event(EventType::MessageSent)]);
+            assert!(fast.frames.try_recv().is_ok());
+        }
+        hub.deliver(app, &[event(EventType::MessageSent)]);
+
+        // The slow stream keeps what it had buffered, then ends; the fast one still receives.
+        for _ in 0..STREAM_BUFFER {
+            assert!(slow.frames.try_recv().is_ok());
+        }
+        assert_eq!(
+            slow.frames.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        );
+        assert!(fast.frames.try_recv().is_ok());
+    }
+
+    #[test]
+    fn an_app_has_at_most_ten_streams_and_a_closed_hub_opens_none() {
+        let hub = Arc::new(ListenerHub::default());
+        let app = AppId::new();
+        let open: Vec<Subscription> = (0..MAX_STREAMS_PER_APP)
+            .map(|_| hub.open(app, None).unwrap())
+            .collect();
+        assert_eq!(hub.open(app, None).err(), Some(OpenError::TooMany));
+        drop(open);
+        assert!(!hub.is_listening(app), "dropped streams leave the hub");
+        let mut kept = hub.open(app, None).unwrap();
+        hub.close_all();
+        assert_eq!(
+            kept.frames.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        );
+        assert_eq!(hub.open(app, None).err(), Some(OpenError::Closed));
+    }
+}
