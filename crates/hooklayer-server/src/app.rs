@@ -13,6 +13,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// How long stopping may wait for the database connections to close.
+const STORE_CLOSE: Duration = Duration::from_secs(2);
+
 /// A built process, ready to run.
 pub struct App {
     state: Arc<AppState>,
@@ -129,6 +132,15 @@ impl App {
             tracing::warn!(
                 "workers did not stop in time; their leases expire and others take over"
             );
+        }
+        // Close the database before returning: SQLite checkpoints its WAL and every
+        // connection ends cleanly, instead of being dropped while the runtime shuts down.
+        // Bounded: a worker abandoned above may still hold a connection.
+        if tokio::time::timeout(STORE_CLOSE, self.state.store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections still in use at exit; they are dropped");
         }
         tracing::info!("hooklayer stopped");
         Ok(())

@@ -84,6 +84,10 @@ pub trait Store: Send + Sync + 'static {
     /// Answers when the database does (readiness).
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Closes every connection, waiting for those in use to come back; the store answers
+    /// nothing afterwards. Called once, when a process stops.
+    async fn close(&self);
+
     /// Waits until another process may have queued work (PostgreSQL `LISTEN`); never returns
     /// on backends where all writers are in this process.
     async fn wait_for_remote_work(&self);

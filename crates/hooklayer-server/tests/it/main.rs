@@ -12,6 +12,7 @@ mod ops;
 mod outbound;
 mod scale_out;
 mod secrets;
+mod shutdown;
 mod smoke;
 mod support;
 mod validation;

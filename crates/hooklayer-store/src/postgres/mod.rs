@@ -156,6 +156,15 @@ async fn apply(conn: &mut PgConnection, migrations: &[Migration]) -> StoreResult
 
 #[async_trait]
 impl Store for PgStore {
+    async fn close(&self) {
+        // A waiter holds the listener's lock while it waits; if one still does, its
+        // connection goes with the process. The pool waits for connections in use.
+        if let Ok(mut listener) = self.listener.try_lock() {
+            listener.take();
+        }
+        self.pool.close().await;
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(&self.pool)

@@ -33,8 +33,11 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Read-only connections for listings and the log.
     reader: SqlitePool,
-    /// The WAL checkpointer; stops when the last clone of the store is dropped.
-    _checkpoints: Arc<AbortOnDrop>,
+    /// The WAL checkpointer's connection.
+    checkpointer: SqlitePool,
+    /// The WAL checkpointer task; stops at [`Store::close`] or when the last clone of the
+    /// store is dropped.
+    checkpoints: Arc<AbortOnDrop>,
 }
 
 /// Aborts a background task when dropped.
@@ -89,11 +92,14 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        let checkpoints = Arc::new(AbortOnDrop(tokio::spawn(checkpoint_loop(checkpointer))));
+        let checkpoints = Arc::new(AbortOnDrop(tokio::spawn(checkpoint_loop(
+            checkpointer.clone(),
+        ))));
         Ok(Self {
             writer,
             reader,
-            _checkpoints: checkpoints,
+            checkpointer,
+            checkpoints,
         })
     }
 }
@@ -172,6 +178,14 @@ async fn run_migrations(pool: &SqlitePool, migrations: &[Migration]) -> StoreRes
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn close(&self) {
+        self.checkpoints.0.abort();
+        self.checkpointer.close().await;
+        self.reader.close().await;
+        // The writer last: closing the last connection checkpoints the WAL into the file.
+        self.writer.close().await;
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         // Read a real table: a file made unreadable or deleted fails here.
         sqlx::query("SELECT COUNT(*) FROM schema_migrations")

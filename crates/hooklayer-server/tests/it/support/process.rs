@@ -1,10 +1,11 @@
 //! The real `hooklayer` binary as a child process, for tests that crash or signal it
 //! (`kill -9`, SIGTERM) and for tests of its command line and logs.
 
-use super::receiver::{RecordedRequest, TestReceiver};
+use super::app::ADMIN_TOKEN;
+use super::receiver::{RecordedRequest, TestCa, TestReceiver};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::{Child, Command};
@@ -30,14 +31,26 @@ impl ServerProcess {
     /// Starts `hooklayer serve` with `env` (plus a free `HOOKLAYER_LISTEN`) and waits until
     /// `/healthz` answers. Output goes to `log_file`.
     pub async fn start(env: &[(&str, String)], log_file: &Path) -> Self {
+        Self::start_wrapped(&[binary(), "serve"], env, log_file)
+            .await
+            .expect("hooklayer did not become healthy")
+    }
+
+    /// Like [`ServerProcess::start`] with the command line `argv` (a wrapper that execs the
+    /// binary); `None` when it never becomes healthy.
+    pub async fn start_wrapped(
+        argv: &[&str],
+        env: &[(&str, String)],
+        log_file: &Path,
+    ) -> Option<Self> {
         let port = free_port();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log_file)
             .expect("log file");
-        let mut cmd = Command::new(binary());
-        cmd.arg("serve")
+        let mut cmd = Command::new(argv[0]);
+        cmd.args(&argv[1..])
             .env("HOOKLAYER_LISTEN", format!("127.0.0.1:{port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().expect("log clone")))
@@ -46,23 +59,23 @@ impl ServerProcess {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("spawn hooklayer");
+        let mut child = cmd.spawn().expect("spawn hooklayer");
         let base = format!("http://127.0.0.1:{port}");
         let http = super::app::plain_http_client();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
                 if r.status() == 200 {
-                    break;
+                    return Some(Self { child, base });
                 }
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "hooklayer did not become healthy"
-            );
+            let exited = matches!(child.try_wait(), Ok(Some(_)));
+            if exited || tokio::time::Instant::now() >= deadline {
+                let _ = child.start_kill();
+                return None;
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Self { child, base }
     }
 
     /// `kill -9`.
@@ -72,7 +85,15 @@ impl ServerProcess {
     }
 
     /// Sends SIGTERM and waits for the exit status (panics after `within`).
-    pub async fn sigterm(mut self, within: Duration) -> std::process::ExitStatus {
+    pub async fn sigterm(self, within: Duration) -> std::process::ExitStatus {
+        self.try_sigterm(within)
+            .await
+            .expect("hooklayer did not exit in time after SIGTERM")
+    }
+
+    /// Sends SIGTERM and waits for the exit status; `None` when the process is still running
+    /// after `within` (it is then killed).
+    pub async fn try_sigterm(mut self, within: Duration) -> Option<std::process::ExitStatus> {
         let pid = self.child.id().expect("child pid");
         let sent = std::process::Command::new("kill")
             .arg("-TERM")
@@ -80,10 +101,73 @@ impl ServerProcess {
             .status()
             .expect("kill -TERM");
         assert!(sent.success());
-        tokio::time::timeout(within, self.child.wait())
-            .await
-            .expect("hooklayer did not exit in time after SIGTERM")
-            .expect("wait")
+        match tokio::time::timeout(within, self.child.wait()).await {
+            Ok(status) => Some(status.expect("wait")),
+            Err(_) => {
+                self.kill9().await;
+                None
+            }
+        }
+    }
+}
+
+/// A receiver trusted through a generated CA and the settings of a `hooklayer serve` that
+/// delivers to it on `database_url`; the log goes to a file in a temporary folder.
+pub struct ProcessEnv {
+    dir: tempfile::TempDir,
+    _ca: TestCa,
+    pub receiver: TestReceiver,
+    pub vars: Vec<(&'static str, String)>,
+}
+
+impl ProcessEnv {
+    pub async fn new(database_url: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = TestCa::new();
+        let ca_path = dir.path().join("ca.pem");
+        std::fs::write(&ca_path, ca.ca_pem()).unwrap();
+        let receiver = TestReceiver::start(&ca).await;
+        let vars = vec![
+            ("HOOKLAYER_DATABASE_URL", database_url.to_owned()),
+            ("HOOKLAYER_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("HOOKLAYER_TRUSTED_CA", ca_path.display().to_string()),
+            ("HOOKLAYER_ALLOW_TARGETS", "127.0.0.0/8".to_owned()),
+            // Generous timeout and retries: a loaded CI machine must not exhaust the webhook.
+            ("HOOKLAYER_DELIVERY_TIMEOUT", "2s".to_owned()),
+            (
+                "HOOKLAYER_RETRY_SCHEDULE",
+                "100ms,200ms,400ms,800ms,1s,1s,1s,1s".to_owned(),
+            ),
+            // Short leases so the claims of the killed process come back quickly.
+            ("HOOKLAYER_LEASE", "4s".to_owned()),
+            ("HOOKLAYER_RATE_LIMIT", "0".to_owned()),
+            ("HOOKLAYER_LOG", "warn".to_owned()),
+        ];
+        Self {
+            dir,
+            _ca: ca,
+            receiver,
+            vars,
+        }
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.dir.path().join("hooklayer.log")
+    }
+
+    pub async fn start(&self) -> ServerProcess {
+        ServerProcess::start(&self.vars, &self.log()).await
+    }
+
+    /// An app with an active webhook on the receiver; returns (client, app uuid, token).
+    pub async fn prepare(&self, server: &ServerProcess) -> (ProcessClient, String, String) {
+        let client = ProcessClient::new(&server.base);
+        let (uuid, token) = client.create_app("crash").await;
+        let hook = client
+            .register(&uuid, &token, &self.receiver.url("/hook"))
+            .await;
+        client.wait_for_status(&uuid, &token, &hook, "active").await;
+        (client, uuid, token)
     }
 }
 
