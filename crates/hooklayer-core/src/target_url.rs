@@ -60,6 +60,11 @@ impl TargetUrl {
             None => return Err(invalid("must name a host.")),
             Some(Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
             Some(Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+            Some(Host::Domain(name)) if !is_dns_name(name) => {
+                return Err(invalid(
+                    "must name its host with letters, digits, hyphens and dots.",
+                ))
+            }
             Some(Host::Domain(_)) => None,
         };
         if let Some(ip) = ip {
@@ -104,6 +109,21 @@ impl TargetUrl {
     }
 }
 
+/// A host name as DNS spells it (after the URL parser's IDNA step, so international names are
+/// in their `xn--` form): non-empty labels of letters, digits and hyphens, one optional
+/// trailing dot. The URL standard lets through much else (`*`, `_`, `!`, empty labels) that
+/// no resolver would find.
+fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +137,30 @@ mod tests {
     fn public_https_urls_are_accepted_as_written() {
         let t = parse("https://mydomain.com/my-webhook-endpoint").unwrap();
         assert_eq!(t.as_str(), "https://mydomain.com/my-webhook-endpoint");
+    }
+
+    #[test]
+    fn a_host_must_be_a_dns_name() {
+        for ok in [
+            "https://hooks.example.com./x",
+            "https://intranet/x",
+            "https://bücher.example/x",
+            "https://a-b.c-d.example:8443/x?y#z",
+        ] {
+            assert!(parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://a*.example/",
+            "https://a..example/",
+            "https://a_b.example/",
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert!(
+                err.message.contains("letters, digits"),
+                "{bad}: {}",
+                err.message
+            );
+        }
     }
 
     #[test]

@@ -175,13 +175,16 @@ impl Cursor {
         format!("{}_{}", self.created_at.millis(), self.request_id)
     }
 
-    /// Parses [`Cursor::encode`]'s output.
+    /// Parses [`Cursor::encode`]'s output, and nothing else (no sign, no leading zero, the
+    /// request id hyphenated in lowercase), so that the API's document can say exactly which
+    /// cursors exist.
     pub fn decode(s: &str) -> Option<Self> {
         let (ms, id) = s.split_once('_')?;
-        Some(Self {
+        let cursor = Self {
             created_at: Timestamp::from_millis(ms.parse().ok()?),
             request_id: id.parse().ok()?,
-        })
+        };
+        (cursor.encode() == s).then_some(cursor)
     }
 }
 

@@ -83,8 +83,10 @@ pub async fn find_webhook(
 }
 
 /// Registers a webhook; its verification starts at once.
-#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks", tag = "webhooks", params(crate::ops::openapi::AppParams), request_body = crate::ops::openapi::Registration,
-    responses((status = 201, description = "Registered, `unverified`.", body = WebhookOut<'static>), crate::ops::openapi::RegisterErrors))]
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks", operation_id = "create_webhook", tag = "webhooks", params(crate::ops::openapi::AppParams), request_body = crate::ops::openapi::Registration,
+    responses((status = 201, description = "Registered, `unverified`.", body = WebhookOut<'static>,
+        headers(("Location" = String, description = "The webhook's URL (its `url`); Layer clients ignore it."))),
+        crate::ops::openapi::RegisterErrors))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -121,11 +123,19 @@ pub async fn create(
     }
     tracing::info!(app.id = %app, webhook.id = %webhook.id, "webhook registered");
     state.verify_wake.notify_one();
-    Ok((StatusCode::CREATED, render(&state, &webhook)).into_response())
+    // `Location` lets generic clients (and stateful API testers) follow the new webhook;
+    // Layer's clients read the body only.
+    let location = webhook_url(&state.config.public_url, webhook.app, webhook.id);
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::LOCATION, location)],
+        render(&state, &webhook),
+    )
+        .into_response())
 }
 
 /// Lists the app's webhooks, oldest first.
-#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks", tag = "webhooks", params(crate::ops::openapi::AppParams),
+#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks", operation_id = "list_webhooks", tag = "webhooks", params(crate::ops::openapi::AppParams),
     responses((status = 200, description = "Every webhook of the app.", body = Vec<WebhookOut<'static>>), crate::ops::openapi::AppErrors))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
@@ -143,7 +153,7 @@ pub async fn list(
 }
 
 /// One webhook.
-#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
+#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}", operation_id = "get_webhook", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
     responses((status = 200, description = "The webhook.", body = WebhookOut<'static>), crate::ops::openapi::WebhookErrors))]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
@@ -155,7 +165,7 @@ pub async fn get_one(
 }
 
 /// Activates a webhook: unless already `active`, it becomes `unverified` and is verified again.
-#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/activate", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/activate", operation_id = "activate_webhook", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
     responses((status = 200, description = "The webhook.", body = WebhookOut<'static>), crate::ops::openapi::WebhookBodyErrors))]
 pub async fn activate(
     State(state): State<Arc<AppState>>,
@@ -178,7 +188,7 @@ pub async fn activate(
 }
 
 /// Deactivates a webhook (`inactive`, "Deactivated by User").
-#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deactivate", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deactivate", operation_id = "deactivate_webhook", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
     responses((status = 200, description = "The webhook.", body = WebhookOut<'static>), crate::ops::openapi::WebhookBodyErrors))]
 pub async fn deactivate(
     State(state): State<Arc<AppState>>,
@@ -199,7 +209,7 @@ pub async fn deactivate(
 }
 
 /// Deletes a webhook; no delivery to it starts afterwards.
-#[utoipa::path(delete, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
+#[utoipa::path(delete, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}", operation_id = "delete_webhook", tag = "webhooks", params(crate::ops::openapi::WebhookParams),
     responses((status = 204, description = "Deleted."), crate::ops::openapi::WebhookErrors))]
 pub async fn delete_one(
     State(state): State<Arc<AppState>>,

@@ -83,7 +83,7 @@ async fn find_delivery(state: &AppState, w: &Webhook, id: &str) -> Result<Delive
 }
 
 /// Lists a webhook's deliveries, newest first.
-#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries", tag = "deliveries",
+#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries", tag = "deliveries", operation_id = "list_deliveries",
     params(crate::ops::openapi::LogParams, crate::ops::openapi::DeliveryListQuery),
     responses((status = 200, description = "A page of deliveries.", body = PageOut<'static>), crate::ops::openapi::LogErrors))]
 pub async fn list(
@@ -99,7 +99,7 @@ pub async fn list(
 }
 
 /// One delivery with its attempts (oldest first).
-#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries/{request_id}", tag = "deliveries",
+#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries/{request_id}", tag = "deliveries", operation_id = "get_delivery",
     params(crate::ops::openapi::DeliveryParams),
     responses((status = 200, description = "The delivery.", body = DeliveryOut<'static>), crate::ops::openapi::LogErrors))]
 pub async fn get_one(
@@ -113,9 +113,9 @@ pub async fn get_one(
 }
 
 /// Queues a delivery again now (same request id, fresh attempt budget), whatever its status.
-#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries/{request_id}/retry", tag = "deliveries",
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries/{request_id}/retry", tag = "deliveries", operation_id = "retry_delivery",
     params(crate::ops::openapi::DeliveryParams),
-    responses((status = 202, description = "Queued: the delivery, `pending`.", body = DeliveryOut<'static>), crate::ops::openapi::LogErrors))]
+    responses((status = 202, description = "Queued: the delivery, `pending`.", body = DeliveryOut<'static>), crate::ops::openapi::RetryErrors))]
 pub async fn retry(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -138,7 +138,7 @@ pub async fn retry(
 }
 
 /// Queues again every delivery of the webhook created since `since` with the given status.
-#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/replay", tag = "deliveries",
+#[utoipa::path(post, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/replay", tag = "deliveries", operation_id = "replay_deliveries",
     params(crate::ops::openapi::LogParams), request_body = crate::ops::openapi::Replay,
     responses((status = 202, description = "How many deliveries were queued.", body = ReplayOut), crate::ops::openapi::ReplayErrors))]
 pub async fn replay(

@@ -8,6 +8,7 @@
 //! - `/metrics` is OpenMetrics text; the gauges are read from the database at scrape time.
 //! - `/openapi.json` is the OpenAPI 3.1 document of every route ([`openapi`]).
 
+pub mod event_schemas;
 pub mod openapi;
 pub mod schemas;
 

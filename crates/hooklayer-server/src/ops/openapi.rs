@@ -5,6 +5,7 @@
 //! Paths use the SPEC's names for path parameters (`{app_uuid}`, `{webhook_uuid}`,
 //! `{request_id}`); the integration suite checks that every route of the SPEC is listed.
 
+pub use super::event_schemas::*;
 pub use super::schemas::*;
 
 use crate::api::{admin, events, webhooks};

@@ -10,7 +10,7 @@ use hooklayer_core::event_type::EventType;
 use hooklayer_core::webhook::WebhookStatus;
 use hooklayer_store::DeliveryStatus;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use utoipa::openapi::header::HeaderBuilder;
@@ -81,8 +81,12 @@ impl ToSchema for DeliveryStatusName {
 /// `POST /admin/apps`.
 #[derive(Serialize, ToSchema)]
 pub struct NewApp {
-    /// 1 to 128 characters.
-    #[schema(min_length = 1, max_length = 128)]
+    /// 1 to 128 characters, none of them a control character (Unicode `Cc`).
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
 }
 
@@ -99,56 +103,46 @@ pub enum LayerVersion {
 #[derive(Serialize, ToSchema)]
 pub struct Registration {
     pub version: LayerVersion,
-    /// Absolute `https://` URL, no userinfo, at most 2048 characters, not a blocked address.
-    #[schema(max_length = 2048, example = "https://example.com/hooks/layer")]
+    /// Absolute `https://` URL, no userinfo, at most 2048 characters, no control character,
+    /// its host a DNS name (or a literal IP, judged like the address it names: blocked ones
+    /// are refused).
+    ///
+    /// The pattern leaves literal IPs out (the last label of the host starts with a letter),
+    /// since whether one is accepted depends on `HOOKLAYER_ALLOW_TARGETS`.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#\\][^\u0000-\u001F\u007F-\u009F]*)?$",
+        example = "https://example.com/hooks/layer"
+    )]
     pub target_url: String,
     /// Non-empty, no duplicates.
-    #[schema(min_items = 1, value_type = Vec<EventTypeName>)]
+    #[schema(schema_with = event_type_list)]
     pub events: Vec<String>,
-    /// Signs every delivery; never shown again. `whsec_<base64>` keys Standard Webhooks
-    /// signatures with the decoded bytes.
-    #[schema(min_length = 1, max_length = 512)]
+    /// Signs every delivery; never shown again. Any text without NUL; `whsec_<base64>` keys
+    /// Standard Webhooks signatures with the decoded bytes.
+    #[schema(min_length = 1, max_length = 512, pattern = r"^[^\u0000]*$")]
     pub secret: String,
-    /// Echoed in every delivery body; at most 16 KiB serialized. `{}` when absent.
+    /// Echoed in every delivery body; at most 16 KiB serialized. `{}` when absent or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Object>, nullable)]
     pub config: Option<Value>,
 }
 
-/// One event to publish. The entity key is `message` for `message.*` types and
-/// `conversation` for `conversation.*` types: an object with a string `id`.
-#[derive(Serialize, ToSchema)]
-pub struct NewEvent {
-    #[serde(rename = "type")]
-    #[schema(value_type = EventTypeName)]
-    pub event_type: String,
-    /// The identity that caused the event.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub actor: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub message: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub conversation: Option<Value>,
-    /// Idempotency key (UUID); a new UUIDv4 when absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = "uuid")]
-    pub id: Option<String>,
-    /// RFC 3339; now when absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = DateTime)]
-    pub created_at: Option<String>,
+/// `events` of a registration: at least one event type, none twice.
+fn event_type_list() -> RefOr<Schema> {
+    from_json(json!({
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/EventType"},
+        "minItems": 1,
+        "uniqueItems": true,
+    }))
 }
 
-/// `POST /apps/{app_uuid}/events`: one event, or an array of 1 to 1000.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum Publish {
-    One(Box<NewEvent>),
-    /// 1 to 1000 events, stored all or none.
-    Batch(Vec<NewEvent>),
+/// A schema written as JSON (for what utoipa's derive cannot say: `oneOf` of inline objects,
+/// type unions). The input is a constant of this module, so a failure is a bug found by the
+/// unit tests.
+pub(crate) fn from_json(value: Value) -> RefOr<Schema> {
+    serde_json::from_value(value).expect("a valid schema constant")
 }
 
 /// Which deliveries a replay queues again.
@@ -166,8 +160,9 @@ pub struct Replay {
     /// Inclusive, on each delivery's `created_at`.
     #[schema(format = DateTime)]
     pub since: String,
-    /// Defaults to `failed`.
+    /// Defaults to `failed` (also when `null`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable)]
     pub status: Option<ReplayStatus>,
 }
 
@@ -208,15 +203,37 @@ fn webhook_uuid() -> Parameter {
         Some("uuid"),
     )
 }
+/// The `Accept` values a route takes, exactly as the server compares them (media type and
+/// `version` case-insensitive, spaces ignored): the document lists their canonical spelling.
 fn accept(also_json: bool) -> Parameter {
-    let text = if also_json {
-        "`application/vnd.layer.webhooks+json; version=1.0|2.0` or `application/json`; anything else is 406."
-    } else {
-        "`application/vnd.layer.webhooks+json; version=1.0` or `version=2.0`; anything else is 406."
-    };
-    let mut p = param("Accept", ParameterIn::Header, text, None);
-    p.required = Required::True;
-    p
+    let mut values = vec![
+        "application/vnd.layer.webhooks+json; version=1.0",
+        "application/vnd.layer.webhooks+json; version=2.0",
+    ];
+    if also_json {
+        values.push("application/json");
+    }
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values));
+    ParameterBuilder::new()
+        .name("Accept")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::True)
+        .description(Some("The Layer media type (version 1.0 or 2.0); anything else, or none, is 406 invalid_header."))
+        .schema(Some(schema))
+        .build()
+}
+
+/// An optional query parameter with `schema`.
+fn query(name: &str, description: &str, schema: RefOr<Schema>) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
 }
 
 /// Declares a parameter set from a list of parameter constructors.
@@ -279,11 +296,16 @@ param_set!(
 param_set!(
     /// The query of the delivery list.
     DeliveryListQuery => [
-        param("status", ParameterIn::Query, "`pending`, `succeeded` or `failed`; all when absent.", None),
-        param("limit", ParameterIn::Query, "Page size, 1 to 250 (default 50).", None),
-        param("cursor", ParameterIn::Query, "The `next_cursor` of the previous page.", None),
+        query("status", "Only deliveries in this state; all when absent.", DeliveryStatusName::schema()),
+        query("limit", "Page size (default 50).", from_json(json!({"type": "integer", "minimum": 1, "maximum": crate::deliveries::wire::MAX_LIMIT}))),
+        query("cursor", "The `next_cursor` of the previous page: `<milliseconds>_<request id>`.",
+            from_json(json!({"type": "string", "pattern": CURSOR_PATTERN}))),
     ]
 );
+
+/// A `next_cursor`: the milliseconds and the request id of the last delivery of a page.
+pub const CURSOR_PATTERN: &str =
+    "^(0|[1-9][0-9]{0,14})_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 // ---- error responses -------------------------------------------------------------------
 
@@ -384,12 +406,17 @@ error_set!(
     PublishErrors => [400, 401, 403, 413, 422, 429, 500]
 );
 error_set!(
-    /// Delivery-log reads and retries (422 for a bad query or a webhook that is not active).
+    /// Delivery-log reads (422 for a bad query).
     LogErrors => [401, 403, 404, 406, 422, 429, 500]
 );
 error_set!(
     /// A listener stream (429 also when the app has 10 streams open; 503 during shutdown).
     ListenErrors => [401, 403, 406, 422, 429, 500, 503]
+);
+error_set!(
+    /// Retry: its body is ignored but must be a JSON object when present, within the size
+    /// limit; 422 when the webhook is not active.
+    RetryErrors => [400, 401, 403, 404, 406, 413, 422, 429, 500]
 );
 error_set!(
     /// Replay (a JSON body).

@@ -5,6 +5,7 @@
 mod logs;
 mod metrics;
 mod openapi;
+mod openapi_exact;
 mod rate_limits;
 mod readiness;
 
