@@ -50,6 +50,43 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// payload to 8000 bytes).
 pub const MAX_ANNOUNCEMENT: usize = 7900;
 
+impl StoreError {
+    /// Whether the database is out of reach or out of room rather than the request wrong:
+    /// the connection is gone or refused, no connection came in time, the server is shutting
+    /// down or starting, or the disk is full. Such a failure passes; callers answer "try
+    /// again later" (the API's 503), not "our fault".
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(err) = self else {
+            return false;
+        };
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+            _ => false,
+        }
+    }
+}
+
+/// Database error codes that mean "unavailable": PostgreSQL SQLSTATE classes 08 (connection
+/// exception) and 53 (insufficient resources: disk full, out of memory, too many
+/// connections), 57P01-57P03 (shutting down, crashed, starting up); SQLite primary result
+/// codes BUSY (5), IOERR (10), FULL (13), CANTOPEN (14) (sqlx reports extended codes, whose
+/// low byte is the primary one).
+fn unavailable_code(code: &str) -> bool {
+    if code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "57P01" | "57P02" | "57P03")
+    {
+        return true;
+    }
+    code.parse::<u32>()
+        .is_ok_and(|extended| matches!(extended & 0xff, 5 | 10 | 13 | 14))
+}
+
 /// How a SQLite commit is made durable (`HOOKLAYER_SQLITE_SYNC`); PostgreSQL ignores it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SqliteSync {

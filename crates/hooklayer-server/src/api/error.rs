@@ -127,8 +127,12 @@ impl ApiError {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
-            100,
+            1,
             "The server is shutting down; retry later.",
+        )
+        .with_header(
+            header::RETRY_AFTER,
+            HeaderValue::from(RETRY_AFTER_UNAVAILABLE),
         )
     }
     pub fn invalid_accept_event_stream() -> Self {
@@ -178,6 +182,21 @@ impl ApiError {
         }
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, id, code, err.message).with_data(data)
     }
+    /// The database is out of reach or out of room (Layer's `service_unavailable`, code 1):
+    /// nothing was stored; the same request may be sent again after `Retry-After` seconds.
+    pub fn service_unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database unavailable; answering 503");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            1,
+            "The service is temporarily unavailable; retry later.",
+        )
+        .with_header(
+            header::RETRY_AFTER,
+            HeaderValue::from(RETRY_AFTER_UNAVAILABLE),
+        )
+    }
     /// Our fault: logged here with its cause chain, opaque to the caller.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         let err = err.into();
@@ -191,9 +210,27 @@ impl ApiError {
     }
 }
 
+/// Seconds a client is asked to wait after a 503.
+const RETRY_AFTER_UNAVAILABLE: u64 = 2;
+
 impl From<hooklayer_store::StoreError> for ApiError {
     fn from(err: hooklayer_store::StoreError) -> Self {
-        Self::internal(err)
+        if err.is_unavailable() {
+            Self::service_unavailable(&err)
+        } else {
+            Self::internal(err)
+        }
+    }
+}
+
+impl From<crate::ingest::IngestError> for ApiError {
+    fn from(err: crate::ingest::IngestError) -> Self {
+        match &err {
+            crate::ingest::IngestError::Store(cause) if cause.is_unavailable() => {
+                Self::service_unavailable(cause)
+            }
+            _ => Self::internal(err),
+        }
     }
 }
 

@@ -108,7 +108,7 @@ pub async fn publish(
         .ingest
         .ingest(app, events)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     state.metrics.events_ingested(count);
     state.listeners.published(app, &answers, listened);
     if answers.iter().any(|a| a.deliveries > 0) {

@@ -320,7 +320,7 @@ fn error_description(status: u16) -> &'static str {
         413 => "`request_too_large` (11): the body is over `HOOKLAYER_MAX_PAYLOAD`.",
         422 => "`missing_property` (104), `invalid_property` (105) or `invalid_operation` (9); `data.property` names the field (and `data.index` the batch element).",
         429 => "`rate_limit_exceeded` (7): the app is over `HOOKLAYER_RATE_LIMIT`; retry after `Retry-After` seconds.",
-        503 => "`service_unavailable` (100): the server is shutting down.",
+        503 => "`service_unavailable` (1): the database is out of reach or its disk is full (nothing was stored), or the server is shutting down; retry after `Retry-After` seconds.",
         _ => "`internal_server_error` (100): our fault; the cause is logged, never returned.",
     }
 }
@@ -342,12 +342,12 @@ fn error_response(status: u16) -> Response {
                     .build(),
             )
         }
-        429 => {
+        429 | 503 => {
             response = response.header(
                 "Retry-After",
                 HeaderBuilder::new()
                     .schema(Some(u64::schema()))
-                    .description(Some("Seconds until the app's bucket has a token again."))
+                    .description(Some("Seconds to wait before sending the request again."))
                     .build(),
             )
         }
@@ -379,35 +379,35 @@ macro_rules! error_set {
 
 error_set!(
     /// Admin routes without a body.
-    AdminErrors => [401, 404, 500]
+    AdminErrors => [401, 404, 500, 503]
 );
 error_set!(
     /// Admin routes with a body.
-    AdminBodyErrors => [400, 401, 404, 413, 422, 500]
+    AdminBodyErrors => [400, 401, 404, 413, 422, 500, 503]
 );
 error_set!(
     /// App routes on the app itself (list).
-    AppErrors => [401, 403, 406, 429, 500]
+    AppErrors => [401, 403, 406, 429, 500, 503]
 );
 error_set!(
     /// Webhook registration.
-    RegisterErrors => [400, 401, 403, 406, 413, 422, 429, 500]
+    RegisterErrors => [400, 401, 403, 406, 413, 422, 429, 500, 503]
 );
 error_set!(
     /// Routes on one webhook without a body.
-    WebhookErrors => [401, 403, 404, 406, 429, 500]
+    WebhookErrors => [401, 403, 404, 406, 429, 500, 503]
 );
 error_set!(
     /// Routes on one webhook whose (ignored) body is size-limited.
-    WebhookBodyErrors => [401, 403, 404, 406, 413, 429, 500]
+    WebhookBodyErrors => [401, 403, 404, 406, 413, 429, 500, 503]
 );
 error_set!(
     /// The publish API (any `Accept`).
-    PublishErrors => [400, 401, 403, 413, 422, 429, 500]
+    PublishErrors => [400, 401, 403, 413, 422, 429, 500, 503]
 );
 error_set!(
     /// Delivery-log reads (422 for a bad query).
-    LogErrors => [401, 403, 404, 406, 422, 429, 500]
+    LogErrors => [401, 403, 404, 406, 422, 429, 500, 503]
 );
 error_set!(
     /// A listener stream (429 also when the app has 10 streams open; 503 during shutdown).
@@ -416,11 +416,11 @@ error_set!(
 error_set!(
     /// Retry: its body is ignored but must be a JSON object when present, within the size
     /// limit; 422 when the webhook is not active.
-    RetryErrors => [400, 401, 403, 404, 406, 413, 422, 429, 500]
+    RetryErrors => [400, 401, 403, 404, 406, 413, 422, 429, 500, 503]
 );
 error_set!(
     /// Replay (a JSON body).
-    ReplayErrors => [400, 401, 403, 404, 406, 413, 422, 429, 500]
+    ReplayErrors => [400, 401, 403, 404, 406, 413, 422, 429, 500, 503]
 );
 
 /// The answer of the publish API: one object, or an array for a batch.

@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod delivery;
 mod delivery_log;
+mod faults;
 mod listen;
 mod listen_postgres;
 mod ops;

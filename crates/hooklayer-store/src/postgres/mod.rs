@@ -43,6 +43,8 @@ const MIGRATION_LOCK: i64 = 0x686f_6f6b_6c61_7972;
 
 /// Most connections one process opens, besides its `LISTEN` connection.
 const MAX_CONNECTIONS: u32 = 16;
+/// How long a caller waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The PostgreSQL implementation of [`Store`].
 pub struct PgStore {
@@ -65,7 +67,10 @@ impl PgStore {
         PgConnection::connect_with(&options).await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(30))
+            // While the server is away, a request waits this long for a connection before it
+            // is answered 503 (and a worker skips a round): long enough for a failover or a
+            // restart's first seconds, short enough for a client to see "try again".
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
         run_migrations(&pool).await?;

@@ -5,5 +5,6 @@ pub mod app;
 pub mod binary;
 pub mod db;
 pub mod listener;
+pub mod private_pg;
 pub mod process;
 pub mod receiver;
