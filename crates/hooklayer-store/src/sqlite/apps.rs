@@ -1,6 +1,6 @@
 //! Apps and tokens on SQLite.
 
-use super::{SqliteStore, BEGIN_WRITE};
+use super::{begin_write, SqliteStore};
 use crate::model::App;
 use crate::rows::{self, parse};
 use crate::StoreResult;
@@ -8,7 +8,7 @@ use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
 
 pub(super) async fn create(s: &SqliteStore, app: &App, token_hash: &str) -> StoreResult<()> {
-    let mut tx = s.writer.begin_with(BEGIN_WRITE).await?;
+    let mut tx = begin_write(&s.writer).await?;
     sqlx::query("INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?)")
         .bind(app.id.to_string())
         .bind(&app.name)

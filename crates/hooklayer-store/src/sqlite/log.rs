@@ -2,7 +2,7 @@
 //! by id for listener streams.
 
 use super::queue::ROWS_PER_STATEMENT;
-use super::{placeholders, SqliteStore, BEGIN_WRITE};
+use super::{begin_write, placeholders, SqliteStore};
 use crate::model::*;
 use crate::rows::{self, replay_statuses, stored_event, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
 use crate::StoreResult;
@@ -153,7 +153,7 @@ pub(super) async fn purge(s: &SqliteStore, before: Timestamp, batch: u32) -> Sto
              WHERE request_id IN ({}) AND status <> 'pending' AND finished_at < ?",
             placeholders(ids.len())
         );
-        let mut tx = s.writer.begin_with(BEGIN_WRITE).await?;
+        let mut tx = begin_write(&s.writer).await?;
         for table in ["attempts", "deliveries"] {
             let sql = format!("DELETE FROM {table} WHERE request_id IN ({still_finished})");
             let mut q = sqlx::query(&sql);

@@ -21,7 +21,7 @@ use hooklayer_core::webhook::{Webhook, WebhookStatus};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Executor;
+use sqlx::{Executor, Sqlite, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,7 +123,25 @@ impl SqliteStore {
 /// Every write transaction takes the write lock at its start. A deferred transaction that reads
 /// first and writes later fails at once with `SQLITE_BUSY_SNAPSHOT` if another process (the
 /// CLI) committed in between; an immediate one waits for the lock (`busy_timeout`) instead.
-pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Begins a write transaction on the writer connection.
+///
+/// When SQLite fails a `COMMIT` with a full disk or an I/O error it rolls the transaction back
+/// itself; sqlx's own `ROLLBACK` then fails and sqlx keeps counting the transaction as open,
+/// so every later `BEGIN` on that connection is refused (`InvalidSavePointStatement`) and, as
+/// it is the only writer, every write would fail until a restart. Such a connection is closed
+/// here (the pool opens a fresh one) and the transaction begun again.
+pub(crate) async fn begin_write(writer: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
+    match writer.begin_with(BEGIN_WRITE).await {
+        Err(sqlx::Error::InvalidSavePointStatement) => {
+            tracing::warn!("the SQLite writer lost track of a failed transaction; reconnecting it");
+            writer.acquire().await?.close().await.ok();
+            Ok(writer.begin_with(BEGIN_WRITE).await?)
+        }
+        begun => Ok(begun?),
+    }
+}
 
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);

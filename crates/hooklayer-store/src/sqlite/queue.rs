@@ -1,6 +1,6 @@
 //! The delivery queue on SQLite: ingest (the outbox write), claims, attempt outcomes.
 
-use super::{placeholders, SqliteStore, BEGIN_WRITE};
+use super::{begin_write, placeholders, SqliteStore};
 use crate::model::*;
 use crate::rows::{claimed, stored_answer, subscribes, CLAIMED_COLUMNS};
 use crate::StoreResult;
@@ -29,7 +29,7 @@ pub(super) async fn ingest(
     now: Timestamp,
 ) -> StoreResult<Vec<IngestAnswer>> {
     let app_id = app.to_string();
-    let mut tx = s.writer.begin_with(BEGIN_WRITE).await?;
+    let mut tx = begin_write(&s.writer).await?;
     let hooks: Vec<(String, String)> =
         sqlx::query_as("SELECT id, events FROM webhooks WHERE app_id = ? AND status = 'active'")
             .bind(&app_id)
@@ -156,7 +156,7 @@ pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec
              ORDER BY d.next_attempt_at LIMIT ?)
          RETURNING request_id"
     );
-    let mut tx = s.writer.begin_with(BEGIN_WRITE).await?;
+    let mut tx = begin_write(&s.writer).await?;
     let mut q = sqlx::query_scalar::<_, String>(&claim_sql)
         .bind(claim.lease_until.millis())
         .bind(claim.now.millis());
@@ -188,7 +188,7 @@ pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec
 // PERFORMANCE: one statement for all the attempts of a batch, one for its successes and one
 // for its reschedules; only exhaustions (rare) go row by row.
 pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) -> StoreResult<()> {
-    let mut tx = s.writer.begin_with(BEGIN_WRITE).await?;
+    let mut tx = begin_write(&s.writer).await?;
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
         // The delivery may have been deleted with its webhook meanwhile: insert only if it exists.
         let sql = format!(

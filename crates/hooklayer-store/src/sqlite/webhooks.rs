@@ -1,6 +1,6 @@
 //! Webhooks and the verification queue on SQLite.
 
-use super::{SqliteStore, BEGIN_WRITE};
+use super::{begin_write, SqliteStore};
 use crate::model::CreateWebhook;
 use crate::rows::{config_column, events_column, webhook as decode, WEBHOOK_COLUMNS};
 use crate::StoreResult;
@@ -15,7 +15,7 @@ pub(super) async fn create(
     max_per_app: u32,
 ) -> StoreResult<CreateWebhook> {
     // The single writer connection serializes this count-then-insert.
-    let mut tx = s.writer.begin_with(BEGIN_WRITE).await?;
+    let mut tx = begin_write(&s.writer).await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE app_id = ?")
         .bind(w.app.to_string())
         .fetch_one(&mut *tx)

@@ -1,4 +1,5 @@
 //! Faults users meet in production, through the real binary: the database goes away and
 //! comes back, the disk fills up, receivers misbehave.
 
+mod disk_full;
 mod postgres_restart;
