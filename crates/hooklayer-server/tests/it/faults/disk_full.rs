@@ -3,7 +3,7 @@
 //! lost, the database stays intact (`PRAGMA integrity_check`), and service resumes once
 //! space returns. The process never exits.
 
-use crate::support::process::{wait_all_arrived, ProcessClient, ProcessEnv};
+use crate::support::process::{wait_all_arrived, ProcessEnv};
 use serde_json::json;
 use sqlx::{Connection, SqliteConnection};
 use std::io::Write;
