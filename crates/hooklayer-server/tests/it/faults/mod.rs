@@ -2,4 +2,5 @@
 //! comes back, the disk fills up, receivers misbehave.
 
 mod disk_full;
+mod hostile_receivers;
 mod postgres_restart;

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod binary;
 pub mod db;
+pub mod hostile;
 pub mod listener;
 pub mod private_pg;
 pub mod process;

@@ -151,6 +151,11 @@ impl ProcessEnv {
         }
     }
 
+    /// The CA the server trusts (for more receivers).
+    pub fn ca(&self) -> &TestCa {
+        &self._ca
+    }
+
     pub fn log(&self) -> PathBuf {
         self.dir.path().join("hooklayer.log")
     }

@@ -84,7 +84,7 @@ impl TestCa {
         (cert.der().clone(), key)
     }
 
-    fn server_config(&self) -> Arc<rustls::ServerConfig> {
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         let (cert, key) = self.issue_server_cert();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
