@@ -30,7 +30,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 #[utoipa::path(get, path = "/apps/{app_uuid}/listen", tag = "listen",
     params(crate::ops::openapi::ListenParams),
     responses(
-        (status = 200, description = "A text/event-stream: first `event: secret` with data `{\"secret\": \"whsec_…\"}`, then one `event: delivery` per matching event with data `{\"headers\": {…the nine delivery headers…}, \"body\": \"<the exact body>\"}`; a comment every 15 s.", content_type = "text/event-stream", body = String),
+        (status = 200, description = "A text/event-stream: first `event: secret` with data `{\"secret\": \"whsec_…\"}`, then one `event: delivery` per matching event with data `{\"headers\": {…the nine delivery headers…}, \"body\": \"<the exact body>\"}`; a comment every 15 s.", content_type = "text/event-stream", body = crate::ops::openapi::ListenEvent),
         crate::ops::openapi::ListenErrors))]
 pub async fn listen(
     State(state): State<Arc<AppState>>,

@@ -1,7 +1,8 @@
-//! The publish API's request body in the OpenAPI document (SPEC §5): an event is a
+//! Events in the OpenAPI document. The publish API's request body (SPEC §5): an event is a
 //! `message.*` event with a `message` object or a `conversation.*` event with a
-//! `conversation` object, each with a string `id`; a batch holds 1 to 1000 of them. Written as
-//! JSON schema, since the derive cannot say `oneOf` of inline objects or type unions.
+//! `conversation` object, each with a string `id`; a batch holds 1 to 1000 of them. And the
+//! events of a listener stream (SPEC §14). Written as JSON schema, since the derive cannot say
+//! `oneOf` of inline objects or type unions.
 
 use super::schemas::from_json;
 use hooklayer_core::event_type::EventType;
@@ -77,3 +78,31 @@ impl ToSchema for Publish {
         schemas.push((NewEvent::name().into_owned(), NewEvent::schema()));
     }
 }
+
+/// `events=` of a listener stream: event types separated by commas, or nothing.
+pub fn event_type_list_pattern() -> String {
+    let names: Vec<String> = EventType::ALL
+        .iter()
+        .map(|t| t.as_str().replace('.', "\\."))
+        .collect();
+    let one = format!("({})", names.join("|"));
+    format!("^({one}(,{one})*)?$")
+}
+
+/// One event of a listener stream: `secret` first, then one `delivery` per matching event,
+/// each with JSON text as its data.
+pub struct ListenEvent;
+
+impl PartialSchema for ListenEvent {
+    fn schema() -> RefOr<Schema> {
+        from_json(json!({
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"type": "string", "enum": ["secret", "delivery"]},
+                "data": {"type": "string", "contentMediaType": "application/json"},
+            },
+        }))
+    }
+}
+impl ToSchema for ListenEvent {}

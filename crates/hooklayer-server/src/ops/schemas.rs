@@ -225,6 +225,19 @@ fn accept(also_json: bool) -> Parameter {
         .build()
 }
 
+/// The `Accept` of a listener stream: `text/event-stream` (the Layer media types pass too).
+fn listen_accept() -> Parameter {
+    let mut p = accept(false);
+    p.description =
+        Some("`text/event-stream`; anything else, or none, is 406 invalid_header.".into());
+    p.schema = Some(from_json(json!({"type": "string", "enum": [
+        "text/event-stream",
+        "application/vnd.layer.webhooks+json; version=1.0",
+        "application/vnd.layer.webhooks+json; version=2.0",
+    ]})));
+    p
+}
+
 /// An optional query parameter with `schema`.
 fn query(name: &str, description: &str, schema: RefOr<Schema>) -> Parameter {
     ParameterBuilder::new()
@@ -272,12 +285,9 @@ param_set!(
     /// `{app_uuid}`, `Accept: text/event-stream` and `events` of a listener stream.
     ListenParams => [
         app_uuid(),
-        {
-            let mut p = param("Accept", ParameterIn::Header, "`text/event-stream`; anything else is 406.", None);
-            p.required = Required::True;
-            p
-        },
-        param("events", ParameterIn::Query, "Comma-separated event types to receive (all when absent); an unknown type is 422 `invalid_property` `events`.", None),
+        listen_accept(),
+        query("events", "Comma-separated event types to receive (all when absent); an unknown type is 422 `invalid_property` `events`.",
+            from_json(json!({"type": "string", "pattern": crate::ops::event_schemas::event_type_list_pattern()}))),
     ]
 );
 param_set!(
