@@ -11,6 +11,8 @@
 //! - [`address`]: the SSRF address classifier (which IPs hooklayer never connects to).
 //! - [`target_url`]: a webhook's target URL, parsed and checked against the address policy.
 //! - [`webhook`]: webhook status, version, secret and the registration body parser.
+//! - [`webhook_change`]: the `PATCH` body parser and what applying it changes.
+//! - [`delivery_settings`]: per-webhook rate limit, in-flight cap and order.
 //! - [`event`]: the publish body parser and the delivery payload renderer.
 //! - [`signing`]: Layer HMAC-SHA1 and Standard Webhooks HMAC-SHA256 signatures.
 //! - [`retry`]: the retry schedule as data and the pure next-delay function.
@@ -19,6 +21,7 @@
 //! - [`json_depth`]: a nesting-depth check run before any JSON is parsed.
 
 pub mod address;
+pub mod delivery_settings;
 pub mod event;
 pub mod event_type;
 pub mod ids;
@@ -30,3 +33,4 @@ pub mod target_url;
 pub mod time;
 pub mod validation;
 pub mod webhook;
+pub mod webhook_change;

@@ -1,5 +1,6 @@
 //! Webhooks: status, protocol version, secret, and the registration body parser (SPEC §3).
 
+use crate::delivery_settings::DeliverySettings;
 use crate::event_type::EventType;
 use crate::ids::{AppId, WebhookId};
 use crate::target_url::{TargetRules, TargetUrl};
@@ -144,6 +145,8 @@ pub struct Webhook {
     pub status: WebhookStatus,
     pub status_reason: Option<String>,
     pub created_at: Timestamp,
+    /// Rate limit, in-flight cap, order (SPEC §12).
+    pub delivery: DeliverySettings,
 }
 
 /// A validated registration body.
@@ -154,6 +157,7 @@ pub struct Registration {
     pub events: Vec<EventType>,
     pub secret: Secret,
     pub config: Map<String, Value>,
+    pub delivery: DeliverySettings,
 }
 
 impl Registration {
@@ -171,43 +175,16 @@ impl Registration {
             )
         })?;
 
-        let target_url = match required(body, "target_url")? {
-            Value::String(s) => TargetUrl::parse(s, rules)?,
-            _ => {
-                return Err(PropertyError::invalid(
-                    "target_url",
-                    "The target_url property must be an https URL.",
-                ))
-            }
-        };
-
+        let target_url = parse_target_url(required(body, "target_url")?, rules)?;
         let events = parse_events(required(body, "events")?)?;
-
-        let secret = match required(body, "secret")? {
-            Value::String(s) => Secret::parse(s)?,
-            _ => return Err(PropertyError::invalid("secret", SECRET_LEN_MESSAGE)),
-        };
-
+        let secret = parse_secret(required(body, "secret")?)?;
         let config = match body.get("config") {
             None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(map)) => {
-                let size = serde_json::to_vec(map)
-                    .map(|v| v.len())
-                    .unwrap_or(usize::MAX);
-                if size > MAX_CONFIG_BYTES {
-                    return Err(PropertyError::invalid(
-                        "config",
-                        "The config property must be at most 16 KiB.",
-                    ));
-                }
-                map.clone()
-            }
-            Some(_) => {
-                return Err(PropertyError::invalid(
-                    "config",
-                    "The config property must be a JSON object.",
-                ))
-            }
+            Some(value) => parse_config(value)?,
+        };
+        let delivery = match body.get("delivery") {
+            None | Some(Value::Null) => DeliverySettings::default(),
+            Some(value) => DeliverySettings::parse(value)?,
         };
 
         Ok(Self {
@@ -216,8 +193,51 @@ impl Registration {
             events,
             secret,
             config,
+            delivery,
         })
     }
+}
+
+/// A `target_url` value (registration and change).
+pub(crate) fn parse_target_url(
+    value: &Value,
+    rules: &TargetRules,
+) -> Result<TargetUrl, PropertyError> {
+    match value {
+        Value::String(s) => TargetUrl::parse(s, rules),
+        _ => Err(PropertyError::invalid(
+            "target_url",
+            "The target_url property must be an https URL.",
+        )),
+    }
+}
+
+/// A `secret` value (registration and change).
+pub(crate) fn parse_secret(value: &Value) -> Result<Secret, PropertyError> {
+    match value {
+        Value::String(s) => Secret::parse(s),
+        _ => Err(PropertyError::invalid("secret", SECRET_LEN_MESSAGE)),
+    }
+}
+
+/// A present, non-null `config` value (registration and change).
+pub(crate) fn parse_config(value: &Value) -> Result<Map<String, Value>, PropertyError> {
+    let Value::Object(map) = value else {
+        return Err(PropertyError::invalid(
+            "config",
+            "The config property must be a JSON object.",
+        ));
+    };
+    let size = serde_json::to_vec(map)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_CONFIG_BYTES {
+        return Err(PropertyError::invalid(
+            "config",
+            "The config property must be at most 16 KiB.",
+        ));
+    }
+    Ok(map.clone())
 }
 
 /// The value of a required key: absent or `null` is `missing_property`.
@@ -228,7 +248,7 @@ fn required<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a Value, Pr
     }
 }
 
-fn parse_events(value: &Value) -> Result<Vec<EventType>, PropertyError> {
+pub(crate) fn parse_events(value: &Value) -> Result<Vec<EventType>, PropertyError> {
     let invalid = |msg: String| PropertyError::invalid("events", msg);
     let Value::Array(items) = value else {
         return Err(invalid(

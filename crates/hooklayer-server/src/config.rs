@@ -71,6 +71,8 @@ pub struct Config {
     pub retry_schedule: RetrySchedule,
     pub max_payload: usize,
     pub retention: Duration,
+    /// How long a replaced secret keeps signing next to the new one (SPEC §11).
+    pub secret_overlap: Duration,
     pub max_in_flight_per_webhook: usize,
     pub role: Role,
     /// Requests per second per app; 0 = off.
@@ -285,6 +287,10 @@ impl Config {
                 raw.get("max_payload").unwrap_or("256KiB"),
             )?,
             retention: parse_duration("HOOKLAYER_RETENTION", raw.get("retention").unwrap_or("7d"))?,
+            secret_overlap: parse_duration(
+                "HOOKLAYER_SECRET_OVERLAP",
+                raw.get("secret_overlap").unwrap_or("24h"),
+            )?,
             max_in_flight_per_webhook: max_in_flight as usize,
             role,
             rate_limit: count("HOOKLAYER_RATE_LIMIT", "rate_limit", "10000")?,

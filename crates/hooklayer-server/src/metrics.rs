@@ -68,6 +68,11 @@ struct StateLabel {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct StatusLabel {
     status: &'static str,
 }
@@ -111,6 +116,9 @@ pub struct Metrics {
     queue_pending: Gauge,
     queue_due: Gauge,
     queue_failed: Gauge,
+    /// `hooklayer_deliveries_waiting{reason}`: held by a rate limit, behind an order line.
+    waiting_rate_limit: Gauge,
+    waiting_order: Gauge,
     /// Indexed like [`WebhookStatus::ALL`].
     webhooks: [Gauge; 3],
 }
@@ -168,6 +176,14 @@ impl Metrics {
         let state = |state| queue.get_or_create_owned(&StateLabel { state });
         let (queue_pending, queue_due, queue_failed) =
             (state("pending"), state("due"), state("failed"));
+        let waiting = Family::<ReasonLabel, Gauge>::default();
+        registry.register(
+            "deliveries_waiting",
+            "Pending deliveries held by their webhook's delivery settings: due but over its rate limit (rate_limit), or behind the head of its ordered line (order)",
+            waiting.clone(),
+        );
+        let reason = |reason| waiting.get_or_create_owned(&ReasonLabel { reason });
+        let (waiting_rate_limit, waiting_order) = (reason("rate_limit"), reason("order"));
         let hooks = Family::<StatusLabel, Gauge>::default();
         registry.register("webhooks", "Webhooks by status", hooks.clone());
         let webhooks = WebhookStatus::ALL
@@ -183,6 +199,8 @@ impl Metrics {
             queue_pending,
             queue_due,
             queue_failed,
+            waiting_rate_limit,
+            waiting_order,
             webhooks,
         }
     }
@@ -217,6 +235,8 @@ impl Metrics {
         self.queue_pending.set(gauge_value(depth.pending));
         self.queue_due.set(gauge_value(depth.due));
         self.queue_failed.set(gauge_value(depth.failed));
+        self.waiting_rate_limit.set(gauge_value(depth.rate_limited));
+        self.waiting_order.set(gauge_value(depth.in_line));
     }
 
     /// Sets `hooklayer_webhooks` from the store's counts; a status it does not list is 0.
@@ -289,6 +309,8 @@ mod tests {
             pending: 5,
             due: 2,
             failed: 1,
+            rate_limited: 3,
+            in_line: 7,
         });
         m.set_webhooks(&[(WebhookStatus::Active, 4)]);
         let text = m.render();
@@ -308,6 +330,8 @@ mod tests {
             ("hooklayer_delivery_lag_seconds_bucket{le=\"0.1\"} ", "1"),
             ("hooklayer_queue_depth{state=\"pending\"} ", "5"),
             ("hooklayer_queue_depth{state=\"failed\"} ", "1"),
+            ("hooklayer_deliveries_waiting{reason=\"rate_limit\"} ", "3"),
+            ("hooklayer_deliveries_waiting{reason=\"order\"} ", "7"),
             ("hooklayer_webhooks{status=\"active\"} ", "4"),
             ("hooklayer_webhooks{status=\"inactive\"} ", "0"),
         ] {

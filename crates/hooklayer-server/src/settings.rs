@@ -89,6 +89,14 @@ pub struct SettingArgs {
         value_name = "DURATION"
     )]
     pub retention: Option<String>,
+    /// How long a replaced webhook secret keeps signing next to the new one [default: 24h]
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKLAYER_SECRET_OVERLAP",
+        value_name = "DURATION"
+    )]
+    pub secret_overlap: Option<String>,
     /// Concurrent requests to one webhook [default: 16]
     #[arg(
         long,
@@ -141,6 +149,7 @@ const KEYS: &[&str] = &[
     "retry_schedule",
     "max_payload",
     "retention",
+    "secret_overlap",
     "max_in_flight_per_webhook",
     "role",
     "rate_limit",
@@ -185,6 +194,7 @@ impl RawSettings {
             ("retry_schedule", &args.retry_schedule),
             ("max_payload", &args.max_payload),
             ("retention", &args.retention),
+            ("secret_overlap", &args.secret_overlap),
             ("max_in_flight_per_webhook", &args.max_in_flight_per_webhook),
             ("role", &args.role),
             ("rate_limit", &args.rate_limit),

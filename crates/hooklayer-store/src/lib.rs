@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod model;
 pub mod postgres;
 mod rows;
+mod shaping;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -27,6 +28,7 @@ use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, EventId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Webhook, WebhookStatus};
+use hooklayer_core::webhook_change::{Applied, WebhookChange};
 use std::sync::Arc;
 
 pub use model::*;
@@ -166,6 +168,26 @@ pub trait Store: Send + Sync + 'static {
         id: WebhookId,
         reason: &str,
     ) -> StoreResult<Option<Webhook>>;
+    /// Applies a change (SPEC §11) in one transaction: the new values, a new target makes the
+    /// webhook `unverified` (verification due now), a new secret keeps the replaced one for
+    /// `secret_overlap_ms`, new delivery settings reset the rate bucket and put the pending
+    /// deliveries in line, and the changed keys go to the change history. `None` if unknown.
+    async fn change_webhook(
+        &self,
+        app: AppId,
+        id: WebhookId,
+        change: WebhookChange,
+        secret_overlap_ms: i64,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Webhook, Applied)>>;
+    /// The webhook's most recent `limit` changes, newest first.
+    async fn webhook_changes(
+        &self,
+        webhook: WebhookId,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookChangeRecord>>;
+    /// Drops previous secrets whose overlap window has ended; returns how many.
+    async fn forget_expired_secrets(&self, now: Timestamp) -> StoreResult<u64>;
     /// Deletes a webhook and its deliveries; false if unknown.
     async fn delete_webhook(&self, app: AppId, id: WebhookId) -> StoreResult<bool>;
     /// How many webhooks are in each status (for metrics).
@@ -198,8 +220,13 @@ pub trait Store: Send + Sync + 'static {
         events: &[NewEvent],
         now: Timestamp,
     ) -> StoreResult<Vec<IngestAnswer>>;
-    /// Claims due deliveries of active webhooks (see the crate docs on leases).
+    /// Claims due deliveries of active webhooks whose delivery settings are the defaults
+    /// (see the crate docs on leases).
     async fn claim_due(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Claims due deliveries of active *shaped* webhooks (rate limit, in-flight cap or order
+    /// set, SPEC §12), each webhook's row locked while its allowance is worked out, so the
+    /// settings hold across every process sharing the database.
+    async fn claim_shaped(&self, claim: &Claim) -> StoreResult<ShapedClaim>;
     /// Records finished attempts and applies their outcomes (one transaction for the batch).
     /// Outcomes only apply to deliveries still `pending`.
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()>;

@@ -79,6 +79,29 @@ pub struct ClaimedDelivery {
     pub target_url: String,
     pub version: WebhookVersion,
     pub secret: Secret,
+    /// The secret being rotated out, while its overlap window lasts (SPEC §11).
+    pub previous_secret: Option<Secret>,
+    /// The webhook's in-flight cap when set (enforced across processes by the shaped claim).
+    pub max_in_flight: Option<u32>,
+    /// Claimed by the shaped claim (any delivery setting not at its default): its outcome
+    /// may let the next delivery of the webhook go, so the claim loop is woken after it.
+    pub shaped: bool,
+}
+
+/// What [`crate::Store::claim_shaped`] took.
+#[derive(Clone, Debug, Default)]
+pub struct ShapedClaim {
+    pub deliveries: Vec<ClaimedDelivery>,
+    /// When a rate-limited webhook with work waiting gets its next token, if sooner than
+    /// anything else would wake the claim loop.
+    pub wake_at: Option<Timestamp>,
+}
+
+/// One recorded change of a webhook (SPEC §11): when, and which keys (never values).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookChangeRecord {
+    pub at: Timestamp,
+    pub keys: Vec<String>,
 }
 
 /// One finished attempt and what follows from it.
@@ -221,4 +244,8 @@ pub struct QueueDepth {
     /// Pending and due now.
     pub due: u64,
     pub failed: u64,
+    /// Due deliveries of rate-limited webhooks (waiting for the rate limit).
+    pub rate_limited: u64,
+    /// Pending deliveries of ordered webhooks behind the head of their line.
+    pub in_line: u64,
 }

@@ -7,6 +7,7 @@
 
 use crate::model::*;
 use crate::StoreError;
+use hooklayer_core::delivery_settings::DeliverySettings;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::event_type::EventType;
 use hooklayer_core::ids::RequestId;
@@ -67,7 +68,8 @@ pub(crate) fn app(r: &impl StoredRow) -> Result<App, StoreError> {
 }
 
 pub(crate) const WEBHOOK_COLUMNS: &str =
-    "id, app_id, version, target_url, events, secret, config, status, status_reason, created_at";
+    "id, app_id, version, target_url, events, secret, config, status, status_reason, created_at,
+     rate_limit, max_in_flight, ordered";
 
 /// A row selected with [`WEBHOOK_COLUMNS`].
 pub(crate) fn webhook(r: &impl StoredRow) -> Result<Webhook, StoreError> {
@@ -93,7 +95,23 @@ pub(crate) fn webhook(r: &impl StoredRow) -> Result<Webhook, StoreError> {
             .ok_or_else(|| StoreError::Corrupt("webhooks.status".into()))?,
         status_reason: r.opt_text("status_reason")?,
         created_at: Timestamp::from_millis(r.int("created_at")?),
+        delivery: DeliverySettings {
+            rate_limit: r.opt_int("rate_limit")?.map(count),
+            max_in_flight: r.opt_int("max_in_flight")?.map(count),
+            ordered: r.int("ordered")? != 0,
+        },
     })
+}
+
+/// The delivery-settings columns of a webhook: `rate_limit`, `max_in_flight`, `ordered`,
+/// `shaped`, as stored.
+pub(crate) fn delivery_columns(d: &DeliverySettings) -> (Option<i64>, Option<i64>, i64, i64) {
+    (
+        d.rate_limit.map(i64::from),
+        d.max_in_flight.map(i64::from),
+        i64::from(d.ordered),
+        i64::from(d.is_shaped()),
+    )
 }
 
 fn version(stored: &str) -> Result<WebhookVersion, StoreError> {
@@ -147,7 +165,8 @@ pub(crate) fn stored_event(r: &impl StoredRow) -> Result<NewEvent, StoreError> {
 /// and `webhooks w`.
 pub(crate) const CLAIMED_COLUMNS: &str =
     "d.request_id, d.app_id, d.webhook_id, d.event_id, d.event_type, d.attempts_made, d.next_attempt_at,
-     e.created_at AS event_created_at, e.payload, w.config, w.target_url, w.version, w.secret";
+     e.created_at AS event_created_at, e.payload, w.config, w.target_url, w.version, w.secret,
+     w.previous_secret, w.previous_secret_until, w.max_in_flight, w.shaped";
 
 /// A row selected with [`CLAIMED_COLUMNS`].
 pub(crate) fn claimed(r: &impl StoredRow) -> Result<ClaimedDelivery, StoreError> {
@@ -165,6 +184,15 @@ pub(crate) fn claimed(r: &impl StoredRow) -> Result<ClaimedDelivery, StoreError>
         target_url: r.text("target_url")?,
         version: version(&r.text("version")?)?,
         secret: Secret::from_stored(r.text("secret")?),
+        // Past its window a previous secret no longer signs, even before it is purged.
+        previous_secret: match r.opt_int("previous_secret_until")? {
+            Some(until) if until > Timestamp::now().millis() => {
+                r.opt_text("previous_secret")?.map(Secret::from_stored)
+            }
+            _ => None,
+        },
+        max_in_flight: r.opt_int("max_in_flight")?.map(count),
+        shaped: r.int("shaped")? != 0,
     })
 }
 
@@ -247,5 +275,36 @@ pub(crate) fn replay_statuses(scope: ReplayScope) -> &'static str {
         // "all" means every finished delivery: a pending one is already queued, and re-queueing
         // it would cut its running lease short and could send it twice.
         ReplayScope::All => "('succeeded','failed')",
+    }
+}
+
+/// A stored `webhook_changes.keys` column: `target_url,secret`.
+pub(crate) fn change_keys(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Places in shaped webhooks' lines handed out by one ingest, in acceptance order.
+#[derive(Default)]
+pub(crate) struct LinePlaces {
+    /// Webhook id → the last place taken so far.
+    last: std::collections::HashMap<String, i64>,
+}
+
+impl LinePlaces {
+    /// The webhook's places start after `before` (reserved in its row for this ingest).
+    pub fn reserve(&mut self, webhook: &str, before: i64) {
+        self.last.insert(webhook.to_owned(), before);
+    }
+
+    /// The next place of a delivery to `webhook`; `None` for a webhook that is not shaped.
+    pub fn next(&mut self, webhook: &str) -> Option<i64> {
+        self.last.get_mut(webhook).map(|last| {
+            *last += 1;
+            *last
+        })
     }
 }

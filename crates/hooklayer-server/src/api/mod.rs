@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod request;
+pub mod webhook_changes;
 pub mod webhooks;
 
 use crate::state::AppState;
@@ -48,7 +49,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/apps/{app}/webhooks/{webhook}",
-            get(webhooks::get_one).delete(webhooks::delete_one),
+            get(webhooks::get_one)
+                .delete(webhooks::delete_one)
+                .patch(webhook_changes::change),
+        )
+        .route(
+            "/apps/{app}/webhooks/{webhook}/changes",
+            get(webhook_changes::history),
         )
         .route(
             "/apps/{app}/webhooks/{webhook}/activate",

@@ -6,6 +6,7 @@ use super::auth::authorize_app;
 use super::error::ApiError;
 use super::json_body;
 use super::request::{check_accept, parse_object, read_body, AcceptRule};
+use super::webhook_changes::DeliveryOut;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -39,10 +40,14 @@ pub struct WebhookOut<'a> {
     created_at: String,
     #[schema(value_type = Object)]
     config: &'a Map<String, Value>,
+    /// Only when a delivery setting is not its default (SPEC §12).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery: Option<DeliveryOut>,
 }
 
 impl<'a> WebhookOut<'a> {
-    pub fn new(w: &'a Webhook, public_url: &str) -> Self {
+    /// `default_in_flight` is `HOOKLAYER_MAX_IN_FLIGHT_PER_WEBHOOK`, shown for an unset cap.
+    pub fn new(w: &'a Webhook, public_url: &str, default_in_flight: usize) -> Self {
         Self {
             id: webhook_uri(w.app, w.id),
             url: webhook_url(public_url, w.app, w.id),
@@ -53,12 +58,21 @@ impl<'a> WebhookOut<'a> {
             status_reason: w.status_reason.as_deref(),
             created_at: w.created_at.to_rfc3339(),
             config: &w.config,
+            delivery: DeliveryOut::shown(&w.delivery, default_in_flight),
         }
     }
 }
 
-fn render(state: &AppState, w: &Webhook) -> Response {
-    json_body(&WebhookOut::new(w, &state.config.public_url))
+pub(super) fn render(state: &AppState, w: &Webhook) -> Response {
+    json_body(&out(state, w))
+}
+
+fn out<'a>(state: &AppState, w: &'a Webhook) -> WebhookOut<'a> {
+    WebhookOut::new(
+        w,
+        &state.config.public_url,
+        state.config.max_in_flight_per_webhook,
+    )
 }
 
 /// Authenticates, checks `Accept`, and finds the webhook: the first four steps of every
@@ -108,6 +122,7 @@ pub async fn create(
         status: WebhookStatus::Unverified,
         status_reason: None,
         created_at: Timestamp::now(),
+        delivery: reg.delivery,
     };
     match state
         .store
@@ -145,10 +160,7 @@ pub async fn list(
     let app = authorize_app(&state, &headers, &app).await?;
     check_accept(&headers, AcceptRule::Layer)?;
     let hooks = state.store.list_webhooks(app).await?;
-    let out: Vec<_> = hooks
-        .iter()
-        .map(|w| WebhookOut::new(w, &state.config.public_url))
-        .collect();
+    let out: Vec<_> = hooks.iter().map(|w| out(&state, w)).collect();
     Ok(json_body(&out))
 }
 

@@ -8,7 +8,7 @@
 pub use super::event_schemas::*;
 pub use super::schemas::*;
 
-use crate::api::{admin, events, webhooks};
+use crate::api::{admin, events, webhook_changes, webhooks};
 use crate::deliveries;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Server};
@@ -37,6 +37,8 @@ use utoipa::{Modify, OpenApi};
         webhooks::activate,
         webhooks::deactivate,
         webhooks::delete_one,
+        webhook_changes::change,
+        webhook_changes::history,
         events::publish,
         crate::listen::route::listen,
         deliveries::list,

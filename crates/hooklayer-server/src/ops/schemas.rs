@@ -126,6 +126,9 @@ pub struct Registration {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>, nullable)]
     pub config: Option<Value>,
+    /// Rate limit, in-flight cap and order (SPEC §12); defaults when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::api::webhook_changes::DeliveryIn>,
 }
 
 /// `events` of a registration: at least one event type, none twice.
@@ -402,6 +405,10 @@ error_set!(
 error_set!(
     /// Webhook registration.
     RegisterErrors => [400, 401, 403, 406, 413, 422, 429, 500, 503]
+);
+error_set!(
+    /// Changing a webhook (a JSON body, checked like a registration).
+    ChangeErrors => [400, 401, 403, 404, 406, 413, 422, 429, 500]
 );
 error_set!(
     /// Routes on one webhook without a body.

@@ -30,10 +30,16 @@ pub fn delivery_headers(d: &ClaimedDelivery, body: &[u8], now: Timestamp) -> Hea
         ("layer-webhook-signature", layer_signature(secret, body)),
         ("webhook-id", request_id.clone()),
         ("webhook-timestamp", timestamp.to_string()),
-        (
-            "webhook-signature",
-            standard_signature(&standard_key(secret), &request_id, timestamp, body),
-        ),
+        ("webhook-signature", {
+            let sign = |secret: &str| {
+                standard_signature(&standard_key(secret), &request_id, timestamp, body)
+            };
+            // During a rotation's overlap window both secrets sign, the new one first (SPEC §11).
+            match &d.previous_secret {
+                Some(previous) => format!("{} {}", sign(secret), sign(previous.expose())),
+                None => sign(secret),
+            }
+        }),
     ];
     let mut headers = HeaderMap::with_capacity(pairs.len());
     for (name, value) in pairs {

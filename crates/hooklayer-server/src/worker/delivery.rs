@@ -85,7 +85,7 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
             limit: limit as u32,
             skip_webhooks,
         };
-        let claimed = match state.store.claim_due(&claim).await {
+        let mut claimed = match state.store.claim_due(&claim).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming deliveries failed; retrying");
@@ -94,8 +94,23 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
             }
         };
         let full = claimed.len() == limit;
+        // Webhooks with delivery settings (SPEC §12) are claimed apart, under their rows' locks.
+        let mut token_at = None;
+        if !full {
+            let shaped = Claim {
+                limit: (limit - claimed.len()) as u32,
+                ..claim
+            };
+            match state.store.claim_shaped(&shaped).await {
+                Ok(s) => {
+                    token_at = s.wake_at;
+                    claimed.extend(s.deliveries);
+                }
+                Err(e) => tracing::warn!(error = %e, "claiming shaped deliveries failed; retrying"),
+            }
+        }
         for d in claimed {
-            let permits = ctx.tracker.add(d.webhook);
+            let permits = ctx.tracker.add(d.webhook, d.max_in_flight);
             let ctx = ctx.clone();
             let span = tracing::info_span!("delivery", app.id = %d.app, webhook.id = %d.webhook, request.id = %d.request_id, attempt = d.attempts_made + 1);
             tokio::spawn(
@@ -110,7 +125,12 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
         if full {
             continue;
         }
-        let idle = next_wait(ctx).await;
+        let mut idle = next_wait(ctx).await;
+        if let Some(at) = token_at {
+            // A rate-limited webhook gets its next token then.
+            let ms = (at.millis() - Timestamp::now().millis()).max(1) as u64;
+            idle = idle.min(Duration::from_millis(ms));
+        }
         wait(ctx, idle, true).await;
     }
 }
@@ -199,6 +219,7 @@ async fn send(ctx: &Ctx, d: ClaimedDelivery, claimed_at: Instant, permitted: boo
     let finished = Finished {
         record,
         event_created_at: d.event_created_at,
+        shaped: d.shaped,
     };
     // The recorder outlives every sender, so this only fails if it panicked.
     if ctx.results.send(finished).await.is_err() {

@@ -21,6 +21,8 @@ const BATCH: usize = 512;
 pub struct Finished {
     pub record: AttemptRecord,
     pub event_created_at: Timestamp,
+    /// Claimed by the shaped claim: its outcome may free the webhook's next delivery.
+    pub shaped: bool,
 }
 
 /// Runs until every sender is dropped and the channel is drained.
@@ -46,7 +48,8 @@ pub async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Finished>) {
                 }
             }
         }
-        let mut retry_soon = false;
+        // An ordered line moves on, or an in-flight slot opened: claim again now.
+        let mut retry_soon = batch.iter().any(|f| f.shaped);
         for f in batch.drain(..) {
             let r = &f.record;
             let ok = r.attempt.error.is_none();

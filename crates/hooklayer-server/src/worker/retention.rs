@@ -1,6 +1,7 @@
 //! Retention: deletes finished deliveries, their attempts, and orphaned events older than
 //! `HOOKLAYER_RETENTION`, in small batches with a pause between them so that ingest and
-//! delivery writes interleave and none waits long behind a purge.
+//! delivery writes interleave and none waits long behind a purge. Each pass also drops the
+//! previous secrets whose rotation overlap window has ended (SPEC §11).
 
 use crate::state::AppState;
 use hooklayer_core::time::Timestamp;
@@ -18,6 +19,9 @@ pub async fn pass(
 ) -> Result<u64, hooklayer_store::StoreError> {
     let retention = i64::try_from(state.config.retention.as_millis()).unwrap_or(i64::MAX);
     let before = Timestamp::now().plus_millis(-retention);
+    // Past its window a previous secret no longer signs (the claim checks the time); here
+    // it leaves the database too.
+    state.store.forget_expired_secrets(Timestamp::now()).await?;
     let mut total = 0;
     while !shutdown.is_cancelled() {
         let deleted = state.store.purge_finished(before, BATCH).await?;

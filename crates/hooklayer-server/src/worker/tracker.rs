@@ -67,14 +67,16 @@ impl Tracker {
         (self.max_claimed.saturating_sub(inner.total), skip)
     }
 
-    /// Counts a claimed delivery; returns its webhook's semaphore.
-    pub fn add(&self, webhook: WebhookId) -> Arc<Semaphore> {
+    /// Counts a claimed delivery; returns its webhook's semaphore, of `cap` permits when the
+    /// webhook sets its own in-flight cap (the shaped claim already bounds it across
+    /// processes; the semaphore keeps this process inside it too).
+    pub fn add(&self, webhook: WebhookId, cap: Option<u32>) -> Arc<Semaphore> {
         let mut inner = self.lock();
         inner.total += 1;
-        let per_webhook = self.per_webhook;
+        let permits = cap.map_or(self.per_webhook, |c| c as usize);
         let slot = inner.slots.entry(webhook).or_insert_with(|| Slot {
             claimed: 0,
-            permits: Arc::new(Semaphore::new(per_webhook)),
+            permits: Arc::new(Semaphore::new(permits)),
         });
         slot.claimed += 1;
         slot.permits.clone()
@@ -121,7 +123,7 @@ mod tests {
         let t = Tracker::new(100, 2);
         let slow = WebhookId::new();
         for _ in 0..8 {
-            t.add(slow);
+            t.add(slow, None);
         }
         let (room, skip) = t.room();
         assert_eq!((room, skip), (92, vec![slow]));

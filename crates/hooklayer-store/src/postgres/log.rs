@@ -1,5 +1,6 @@
 //! The delivery log on PostgreSQL: listing, manual retry, replay and retention.
 
+use super::changes::line_up;
 use super::{PgStore, NOTIFY_WORK};
 use crate::model::*;
 use crate::rows::{self, replay_statuses, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
@@ -91,21 +92,30 @@ pub(super) async fn retry(
     id: RequestId,
     now: Timestamp,
 ) -> StoreResult<Option<Delivery>> {
+    let (webhook_id, request_id) = (webhook.to_string(), id.to_string());
+    let mut tx = s.pool.begin().await?;
+    // To the end of the webhook's line (it matters when the webhook is ordered).
+    let bound = request_id.clone();
+    line_up(&mut tx, &webhook_id, "request_id = $3", move |q| {
+        q.bind(bound)
+    })
+    .await?;
     let queued = sqlx::query(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, attempts_made = 0, finished_at = NULL
          WHERE app_id = $2 AND webhook_id = $3 AND request_id = $4",
     )
     .bind(now.millis())
     .bind(app.to_string())
-    .bind(webhook.to_string())
-    .bind(id.to_string())
-    .execute(&s.pool)
+    .bind(&webhook_id)
+    .bind(&request_id)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     if queued > 0 {
-        // Wake the workers of every process (the update has committed).
-        sqlx::query(NOTIFY_WORK).execute(&s.pool).await?;
+        // Wake the workers of every process (on commit).
+        sqlx::query(NOTIFY_WORK).execute(&mut *tx).await?;
     }
+    tx.commit().await?;
     get(s, app, webhook, id).await
 }
 
@@ -117,22 +127,34 @@ pub(super) async fn replay(
     scope: ReplayScope,
     now: Timestamp,
 ) -> StoreResult<u64> {
+    let (app_id, webhook_id) = (app.to_string(), webhook.to_string());
+    let mut tx = s.pool.begin().await?;
+    // To the end of the webhook's line, in their original order.
+    let matching = format!(
+        "app_id = $3 AND created_at >= $4 AND status IN {}",
+        replay_statuses(scope)
+    );
+    let bound = app_id.clone();
+    line_up(&mut tx, &webhook_id, &matching, move |q| {
+        q.bind(bound).bind(since.millis())
+    })
+    .await?;
     let sql = format!(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, attempts_made = 0, finished_at = NULL
-         WHERE app_id = $2 AND webhook_id = $3 AND created_at >= $4 AND status IN {}",
-        replay_statuses(scope)
+         WHERE webhook_id = $2 AND {matching}"
     );
     let queued = sqlx::query(&sql)
         .bind(now.millis())
-        .bind(app.to_string())
-        .bind(webhook.to_string())
+        .bind(&webhook_id)
+        .bind(&app_id)
         .bind(since.millis())
-        .execute(&s.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     if queued > 0 {
-        sqlx::query(NOTIFY_WORK).execute(&s.pool).await?;
+        sqlx::query(NOTIFY_WORK).execute(&mut *tx).await?;
     }
+    tx.commit().await?;
     Ok(queued)
 }
 

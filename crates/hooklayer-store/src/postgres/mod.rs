@@ -13,8 +13,10 @@
 
 mod announce;
 mod apps;
+mod changes;
 mod log;
 mod queue;
+mod shaped;
 mod webhooks;
 
 use crate::migrate::{self, Migration};
@@ -25,6 +27,7 @@ use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, EventId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Webhook, WebhookStatus};
+use hooklayer_core::webhook_change::{Applied, WebhookChange};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection};
 use std::str::FromStr;
@@ -247,6 +250,26 @@ impl Store for PgStore {
     ) -> StoreResult<Option<Webhook>> {
         webhooks::deactivate(self, app, id, reason).await
     }
+    async fn change_webhook(
+        &self,
+        app: AppId,
+        id: WebhookId,
+        change: WebhookChange,
+        secret_overlap_ms: i64,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Webhook, Applied)>> {
+        changes::change(self, app, id, change, secret_overlap_ms, now).await
+    }
+    async fn webhook_changes(
+        &self,
+        webhook: WebhookId,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookChangeRecord>> {
+        changes::history(self, webhook, limit).await
+    }
+    async fn forget_expired_secrets(&self, now: Timestamp) -> StoreResult<u64> {
+        changes::forget_expired_secrets(self, now).await
+    }
     async fn delete_webhook(&self, app: AppId, id: WebhookId) -> StoreResult<bool> {
         webhooks::delete(self, app, id).await
     }
@@ -279,6 +302,9 @@ impl Store for PgStore {
     }
     async fn claim_due(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
         queue::claim_due(self, claim).await
+    }
+    async fn claim_shaped(&self, claim: &Claim) -> StoreResult<ShapedClaim> {
+        shaped::claim(self, claim).await
     }
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {
         queue::record_attempts(self, records).await

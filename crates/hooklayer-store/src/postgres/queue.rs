@@ -6,7 +6,7 @@
 
 use super::{is_deadlock, PgStore, NOTIFY_WORK};
 use crate::model::*;
-use crate::rows::{claimed, parse, stored_answer, subscribes, CLAIMED_COLUMNS};
+use crate::rows::{claimed, parse, stored_answer, subscribes, LinePlaces, CLAIMED_COLUMNS};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, EventId, RequestId};
@@ -32,8 +32,8 @@ pub(super) async fn ingest(
     // CONCURRENCY: KEY SHARE keeps these webhooks from being deleted before commit, so no
     // delivery below can point at a webhook deleted meanwhile (status changes still go
     // through; the fan-out follows the statuses read here, as a snapshot would).
-    let hooks: Vec<(String, String)> = sqlx::query_as(
-        "SELECT id, events FROM webhooks WHERE app_id = $1 AND status = 'active' FOR KEY SHARE",
+    let hooks: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT id, events, shaped FROM webhooks WHERE app_id = $1 AND status = 'active' FOR KEY SHARE",
     )
     .bind(&app_id)
     .fetch_all(&mut *tx)
@@ -43,8 +43,8 @@ pub(super) async fn ingest(
         .map(|e| {
             hooks
                 .iter()
-                .filter(|(_, subscribed)| subscribes(subscribed, e.event_type))
-                .map(|(id, _)| id.as_str())
+                .filter(|(_, subscribed, _)| subscribes(subscribed, e.event_type))
+                .map(|(id, _, _)| id.as_str())
                 .collect()
         })
         .collect();
@@ -84,12 +84,13 @@ pub(super) async fn ingest(
         answers.insert(event.id, IngestAnswer::first(event, targets.len()));
     }
     if !queued.request_ids.is_empty() {
+        let line_seqs = line_places(&mut tx, &hooks, &queued.webhook_ids).await?;
         sqlx::query(
             "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status,
-                                     created_at, next_attempt_at)
-             SELECT d.request_id, $1, d.webhook_id, d.event_id, d.event_type, 'pending', $2, $2
-             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[])
-                  AS d(request_id, webhook_id, event_id, event_type)",
+                                     created_at, next_attempt_at, line_seq)
+             SELECT d.request_id, $1, d.webhook_id, d.event_id, d.event_type, 'pending', $2, $2, d.line_seq
+             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])
+                  AS d(request_id, webhook_id, event_id, event_type, line_seq)",
         )
         .bind(&app_id)
         .bind(now.millis())
@@ -97,6 +98,7 @@ pub(super) async fn ingest(
         .bind(&queued.webhook_ids)
         .bind(&queued.event_ids)
         .bind(&queued.event_types)
+        .bind(&line_seqs)
         .execute(&mut *tx)
         .await?;
         sqlx::query(NOTIFY_WORK).execute(&mut *tx).await?;
@@ -135,6 +137,39 @@ pub(super) async fn ingest(
         .collect()
 }
 
+/// The places in their webhook's line of deliveries queued to shaped webhooks (`None` for the
+/// others), in acceptance order.
+async fn line_places(
+    tx: &mut sqlx::PgConnection,
+    hooks: &[(String, String, i64)],
+    webhook_ids: &[&str],
+) -> StoreResult<Vec<Option<i64>>> {
+    let mut shaped: Vec<&str> = hooks
+        .iter()
+        .filter(|(_, _, shaped)| *shaped != 0)
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    let mut places = LinePlaces::default();
+    // CONCURRENCY: the update locks each shaped webhook's row until commit, so ingests into
+    // one line take turns and their places follow their commit order; rows are locked in id
+    // order so two ingests never wait on each other in a cycle.
+    shaped.sort_unstable();
+    for hook in shaped {
+        let count = webhook_ids.iter().filter(|w| **w == hook).count() as i64;
+        if count > 0 {
+            let end: i64 = sqlx::query_scalar(
+                "UPDATE webhooks SET line_seq = line_seq + $1 WHERE id = $2 RETURNING line_seq",
+            )
+            .bind(count)
+            .bind(hook)
+            .fetch_one(&mut *tx)
+            .await?;
+            places.reserve(hook, end - count);
+        }
+    }
+    Ok(webhook_ids.iter().map(|w| places.next(w)).collect())
+}
+
 /// One column of a batch, as an array to bind.
 fn column<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {
     rows.iter().map(f).collect()
@@ -171,7 +206,7 @@ pub(super) async fn claim_due(s: &PgStore, claim: &Claim) -> StoreResult<Vec<Cla
         "WITH picked AS MATERIALIZED (
              SELECT d.request_id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
              WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.status = 'active'
-               AND d.webhook_id <> ALL($3)
+               AND w.shaped = 0 AND d.webhook_id <> ALL($3)
              ORDER BY d.next_attempt_at LIMIT $4
              FOR UPDATE OF d SKIP LOCKED)
          UPDATE deliveries d SET next_attempt_at = $1
@@ -376,7 +411,13 @@ pub(super) async fn depth(s: &PgStore, now: Timestamp) -> StoreResult<QueueDepth
         "SELECT
             (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending,
             (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1) AS due,
-            (SELECT COUNT(*) FROM deliveries WHERE status = 'failed') AS failed",
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'failed') AS failed,
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND line_seq IS NOT NULL
+               AND next_attempt_at <= $1 AND webhook_id IN (SELECT id FROM webhooks
+                   WHERE shaped = 1 AND rate_limit IS NOT NULL AND status = 'active')) AS rate_limited,
+            (SELECT COUNT(*) - COUNT(DISTINCT webhook_id) FROM deliveries
+             WHERE status = 'pending' AND line_seq IS NOT NULL AND webhook_id IN (SELECT id FROM webhooks
+                   WHERE shaped = 1 AND ordered = 1 AND status = 'active')) AS in_line",
     )
     .bind(now.millis())
     .fetch_one(&s.pool)
@@ -388,5 +429,7 @@ pub(super) async fn depth(s: &PgStore, now: Timestamp) -> StoreResult<QueueDepth
         pending: n("pending")?,
         due: n("due")?,
         failed: n("failed")?,
+        rate_limited: n("rate_limited")?,
+        in_line: n("in_line")?,
     })
 }

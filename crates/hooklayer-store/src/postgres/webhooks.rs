@@ -2,7 +2,9 @@
 
 use super::{PgStore, NOTIFY_WORK};
 use crate::model::CreateWebhook;
-use crate::rows::{config_column, events_column, webhook as decode, WEBHOOK_COLUMNS};
+use crate::rows::{
+    config_column, delivery_columns, events_column, webhook as decode, WEBHOOK_COLUMNS,
+};
 use crate::StoreResult;
 use hooklayer_core::ids::{AppId, WebhookId};
 use hooklayer_core::time::Timestamp;
@@ -31,10 +33,11 @@ pub(super) async fn create(
     if count >= i64::from(max_per_app) {
         return Ok(CreateWebhook::LimitReached);
     }
+    let (rate_limit, max_in_flight, ordered, shaped) = delivery_columns(&w.delivery);
     sqlx::query(
         "INSERT INTO webhooks (id, app_id, version, target_url, events, secret, config, status, status_reason,
-                               created_at, verify_after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                               created_at, verify_after, rate_limit, max_in_flight, ordered, shaped)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)",
     )
     .bind(w.id.to_string())
     .bind(w.app.to_string())
@@ -46,6 +49,10 @@ pub(super) async fn create(
     .bind(w.status.as_str())
     .bind(w.status_reason.as_deref())
     .bind(w.created_at.millis())
+    .bind(rate_limit)
+    .bind(max_in_flight)
+    .bind(ordered)
+    .bind(shaped)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

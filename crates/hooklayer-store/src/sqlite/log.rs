@@ -1,6 +1,7 @@
 //! The delivery log on SQLite: listing, manual retry, replay and retention; events read back
 //! by id for listener streams.
 
+use super::changes::line_up;
 use super::queue::ROWS_PER_STATEMENT;
 use super::{begin_write, placeholders, SqliteStore};
 use crate::model::*;
@@ -99,16 +100,25 @@ pub(super) async fn retry(
     id: RequestId,
     now: Timestamp,
 ) -> StoreResult<Option<Delivery>> {
+    let (webhook_id, request_id) = (webhook.to_string(), id.to_string());
+    let mut tx = begin_write(&s.writer).await?;
+    // To the end of the webhook's line (it matters when the webhook is ordered).
+    let bound = request_id.clone();
+    line_up(&mut tx, &webhook_id, "request_id = ?", move |q| {
+        q.bind(bound)
+    })
+    .await?;
     sqlx::query(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, attempts_made = 0, finished_at = NULL
          WHERE app_id = ? AND webhook_id = ? AND request_id = ?",
     )
     .bind(now.millis())
     .bind(app.to_string())
-    .bind(webhook.to_string())
-    .bind(id.to_string())
-    .execute(&s.writer)
+    .bind(&webhook_id)
+    .bind(&request_id)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     get(&s.writer, app, webhook, id).await
 }
 
@@ -120,18 +130,30 @@ pub(super) async fn replay(
     scope: ReplayScope,
     now: Timestamp,
 ) -> StoreResult<u64> {
+    let matching = format!(
+        "app_id = ? AND created_at >= ? AND status IN {}",
+        replay_statuses(scope)
+    );
+    let (app_id, webhook_id) = (app.to_string(), webhook.to_string());
+    let mut tx = begin_write(&s.writer).await?;
+    // To the end of the webhook's line, in their original order.
+    let bound = app_id.clone();
+    line_up(&mut tx, &webhook_id, &matching, move |q| {
+        q.bind(bound).bind(since.millis())
+    })
+    .await?;
     let sql = format!(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, attempts_made = 0, finished_at = NULL
-         WHERE app_id = ? AND webhook_id = ? AND created_at >= ? AND status IN {}",
-        replay_statuses(scope)
+         WHERE webhook_id = ? AND {matching}"
     );
     let done = sqlx::query(&sql)
         .bind(now.millis())
-        .bind(app.to_string())
-        .bind(webhook.to_string())
+        .bind(&webhook_id)
+        .bind(&app_id)
         .bind(since.millis())
-        .execute(&s.writer)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(done.rows_affected())
 }
 

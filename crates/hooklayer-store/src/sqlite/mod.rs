@@ -6,8 +6,10 @@
 //! blocked by the writer.
 
 mod apps;
+mod changes;
 mod log;
 mod queue;
+mod shaped;
 mod webhooks;
 
 use crate::migrate::{self, Migration};
@@ -18,6 +20,7 @@ use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, EventId, RequestId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Webhook, WebhookStatus};
+use hooklayer_core::webhook_change::{Applied, WebhookChange};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -272,6 +275,26 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<Webhook>> {
         webhooks::deactivate(self, app, id, reason).await
     }
+    async fn change_webhook(
+        &self,
+        app: AppId,
+        id: WebhookId,
+        change: WebhookChange,
+        secret_overlap_ms: i64,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Webhook, Applied)>> {
+        changes::change(self, app, id, change, secret_overlap_ms, now).await
+    }
+    async fn webhook_changes(
+        &self,
+        webhook: WebhookId,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookChangeRecord>> {
+        changes::history(self, webhook, limit).await
+    }
+    async fn forget_expired_secrets(&self, now: Timestamp) -> StoreResult<u64> {
+        changes::forget_expired_secrets(self, now).await
+    }
     async fn delete_webhook(&self, app: AppId, id: WebhookId) -> StoreResult<bool> {
         webhooks::delete(self, app, id).await
     }
@@ -304,6 +327,9 @@ impl Store for SqliteStore {
     }
     async fn claim_due(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
         queue::claim_due(self, claim).await
+    }
+    async fn claim_shaped(&self, claim: &Claim) -> StoreResult<ShapedClaim> {
+        shaped::claim(self, claim).await
     }
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {
         queue::record_attempts(self, records).await

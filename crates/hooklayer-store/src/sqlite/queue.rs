@@ -2,7 +2,7 @@
 
 use super::{begin_write, placeholders, SqliteStore};
 use crate::model::*;
-use crate::rows::{claimed, stored_answer, subscribes, CLAIMED_COLUMNS};
+use crate::rows::{claimed, stored_answer, subscribes, LinePlaces, CLAIMED_COLUMNS};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, RequestId};
@@ -30,16 +30,17 @@ pub(super) async fn ingest(
 ) -> StoreResult<Vec<IngestAnswer>> {
     let app_id = app.to_string();
     let mut tx = begin_write(&s.writer).await?;
-    let hooks: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, events FROM webhooks WHERE app_id = ? AND status = 'active'")
-            .bind(&app_id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let hooks: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT id, events, shaped FROM webhooks WHERE app_id = ? AND status = 'active'",
+    )
+    .bind(&app_id)
+    .fetch_all(&mut *tx)
+    .await?;
     let targets = |event: &NewEvent| -> Vec<&str> {
         hooks
             .iter()
-            .filter(|(_, subscribed)| subscribes(subscribed, event.event_type))
-            .map(|(id, _)| id.as_str())
+            .filter(|(_, subscribed, _)| subscribes(subscribed, event.event_type))
+            .map(|(id, _, _)| id.as_str())
             .collect()
     };
 
@@ -106,11 +107,26 @@ pub(super) async fn ingest(
         .iter()
         .flat_map(|event| targets(event).into_iter().map(move |hook| (*event, hook)))
         .collect();
+    let shaped = hooks.iter().filter(|(_, _, shaped)| *shaped != 0);
+    let mut lines = LinePlaces::default();
+    for (hook, _, _) in shaped {
+        let count = deliveries.iter().filter(|(_, h)| *h == hook).count() as i64;
+        if count > 0 {
+            let end: i64 = sqlx::query_scalar(
+                "UPDATE webhooks SET line_seq = line_seq + ? WHERE id = ? RETURNING line_seq",
+            )
+            .bind(count)
+            .bind(hook)
+            .fetch_one(&mut *tx)
+            .await?;
+            lines.reserve(hook, end - count);
+        }
+    }
     for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at)
+            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at, line_seq)
              VALUES {}",
-            value_rows(chunk.len(), 8)
+            value_rows(chunk.len(), 9)
         );
         let mut q = sqlx::query(&sql);
         for (event, hook) in chunk {
@@ -122,7 +138,8 @@ pub(super) async fn ingest(
                 .bind(event.event_type.as_str())
                 .bind("pending")
                 .bind(now.millis())
-                .bind(now.millis());
+                .bind(now.millis())
+                .bind(lines.next(hook));
         }
         q.execute(&mut *tx).await?;
     }
@@ -152,7 +169,7 @@ pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec
     let claim_sql = format!(
         "UPDATE deliveries SET next_attempt_at = ? WHERE request_id IN (
              SELECT d.request_id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.status = 'active' {skip}
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.status = 'active' AND w.shaped = 0 {skip}
              ORDER BY d.next_attempt_at LIMIT ?)
          RETURNING request_id"
     );
@@ -341,8 +358,15 @@ pub(super) async fn depth(s: &SqliteStore, now: Timestamp) -> StoreResult<QueueD
         "SELECT
             (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending,
             (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?) AS due,
-            (SELECT COUNT(*) FROM deliveries WHERE status = 'failed') AS failed",
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'failed') AS failed,
+            (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND line_seq IS NOT NULL
+               AND next_attempt_at <= ? AND webhook_id IN (SELECT id FROM webhooks
+                   WHERE shaped = 1 AND rate_limit IS NOT NULL AND status = 'active')) AS rate_limited,
+            (SELECT COUNT(*) - COUNT(DISTINCT webhook_id) FROM deliveries
+             WHERE status = 'pending' AND line_seq IS NOT NULL AND webhook_id IN (SELECT id FROM webhooks
+                   WHERE shaped = 1 AND ordered = 1 AND status = 'active')) AS in_line",
     )
+    .bind(now.millis())
     .bind(now.millis())
     .fetch_one(&s.reader)
     .await?;
@@ -353,5 +377,7 @@ pub(super) async fn depth(s: &SqliteStore, now: Timestamp) -> StoreResult<QueueD
         pending: n("pending")?,
         due: n("due")?,
         failed: n("failed")?,
+        rate_limited: n("rate_limited")?,
+        in_line: n("in_line")?,
     })
 }

@@ -2,7 +2,9 @@
 
 use super::{begin_write, SqliteStore};
 use crate::model::CreateWebhook;
-use crate::rows::{config_column, events_column, webhook as decode, WEBHOOK_COLUMNS};
+use crate::rows::{
+    config_column, delivery_columns, events_column, webhook as decode, WEBHOOK_COLUMNS,
+};
 use crate::StoreResult;
 use hooklayer_core::ids::{AppId, WebhookId};
 use hooklayer_core::time::Timestamp;
@@ -23,9 +25,11 @@ pub(super) async fn create(
     if count >= i64::from(max_per_app) {
         return Ok(CreateWebhook::LimitReached);
     }
+    let (rate_limit, max_in_flight, ordered, shaped) = delivery_columns(&w.delivery);
     sqlx::query(
-        "INSERT INTO webhooks (id, app_id, version, target_url, events, secret, config, status, status_reason, created_at, verify_after)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO webhooks (id, app_id, version, target_url, events, secret, config, status, status_reason, created_at, verify_after,
+                               rate_limit, max_in_flight, ordered, shaped)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(w.id.to_string())
     .bind(w.app.to_string())
@@ -38,6 +42,10 @@ pub(super) async fn create(
     .bind(w.status_reason.as_deref())
     .bind(w.created_at.millis())
     .bind(w.created_at.millis())
+    .bind(rate_limit)
+    .bind(max_in_flight)
+    .bind(ordered)
+    .bind(shaped)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -1,0 +1,151 @@
+//! Changing a webhook (SPEC §11): `PATCH /apps/:app/webhooks/:webhook` and the change history
+//! `GET /apps/:app/webhooks/:webhook/changes`, plus the `delivery` object (SPEC §12) of the
+//! webhook's JSON shape.
+
+use super::error::ApiError;
+use super::json_body;
+use super::request::{parse_object, read_body, AcceptRule};
+use super::webhooks::{find_webhook, render};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use hooklayer_core::delivery_settings::DeliverySettings;
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::webhook_change::WebhookChange;
+use hooklayer_store::WebhookChangeRecord;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Most changes the history route returns (the newest).
+pub const HISTORY_LIMIT: u32 = 100;
+
+/// `"delivery"` in the webhook object: all three keys, shown only when a setting is not its
+/// default (so a Layer client sees the Layer shape).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DeliverySettings)]
+pub struct DeliveryOut {
+    /// Attempts started per second; `null` is no limit.
+    rate_limit: Option<u32>,
+    /// Concurrent attempts.
+    max_in_flight: u32,
+    /// First-in, first-out, one attempt at a time.
+    ordered: bool,
+}
+
+impl DeliveryOut {
+    /// The object to show, if any: `default_in_flight` fills an unset cap.
+    pub fn shown(d: &DeliverySettings, default_in_flight: usize) -> Option<Self> {
+        d.is_shaped().then(|| Self {
+            rate_limit: d.rate_limit,
+            max_in_flight: d
+                .max_in_flight
+                .unwrap_or(u32::try_from(default_in_flight).unwrap_or(u32::MAX)),
+            ordered: d.ordered,
+        })
+    }
+}
+
+/// Changes any subset of a webhook's keys; a new target is verified again.
+#[utoipa::path(patch, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}", tag = "webhooks", params(crate::ops::openapi::WebhookParams), request_body = WebhookPatch,
+    responses((status = 200, description = "The changed webhook (`unverified` after a new `target_url`).", body = super::webhooks::WebhookOut<'static>), crate::ops::openapi::ChangeErrors))]
+pub async fn change(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::Layer).await?;
+    let body = parse_object(&read_body(body, state.config.max_payload).await?)?;
+    let change = WebhookChange::parse(&body, &state.target_rules)?;
+    let overlap = i64::try_from(state.config.secret_overlap.as_millis()).unwrap_or(i64::MAX);
+    let (updated, applied) = state
+        .store
+        .change_webhook(w.app, w.id, change, overlap, Timestamp::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    if !applied.keys.is_empty() {
+        tracing::info!(app.id = %w.app, webhook.id = %w.id, changed = %applied.keys.join(","), "webhook changed");
+    }
+    if applied.target_changed() {
+        // After the commit, before the answer: nothing claimed for the old target starts now.
+        state.stopped.stop(w.id);
+        state.verify_wake.notify_one();
+    }
+    if applied.keys.contains(&"delivery") {
+        state.delivery_wake.notify_one();
+    }
+    Ok(render(&state, &updated))
+}
+
+/// One entry of the change history.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChangeOut {
+    /// When the change was made (RFC 3339, milliseconds, `Z`).
+    at: String,
+    /// The keys whose value changed, e.g. `["target_url", "secret"]`; never values.
+    keys: Vec<String>,
+}
+
+/// The change history answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChangesOut {
+    /// Newest first, at most 100.
+    data: Vec<ChangeOut>,
+}
+
+impl From<WebhookChangeRecord> for ChangeOut {
+    fn from(r: WebhookChangeRecord) -> Self {
+        Self {
+            at: r.at.to_rfc3339(),
+            keys: r.keys,
+        }
+    }
+}
+
+/// The webhook's recent changes: when, and which keys (never secret values).
+#[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/changes", tag = "webhooks", params(crate::ops::openapi::LogParams),
+    responses((status = 200, description = "The newest 100 changes, newest first.", body = ChangesOut), crate::ops::openapi::WebhookErrors))]
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((app, webhook)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
+    let changes = state.store.webhook_changes(w.id, HISTORY_LIMIT).await?;
+    Ok(json_body(&ChangesOut {
+        data: changes.into_iter().map(ChangeOut::from).collect(),
+    }))
+}
+
+/// `PATCH /apps/{app_uuid}/webhooks/{webhook_uuid}`: any subset of these keys, each checked
+/// as at registration in this order; `null` is `invalid_property`; other keys are ignored.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WebhookPatch {
+    /// A different URL makes the webhook `unverified` and verifies it again.
+    #[schema(max_length = 2048)]
+    pub target_url: Option<String>,
+    #[schema(min_items = 1, value_type = Option<Vec<crate::ops::openapi::EventTypeName>>)]
+    pub events: Option<Vec<String>>,
+    /// Rotates the secret: the replaced one keeps signing for `HOOKLAYER_SECRET_OVERLAP`.
+    #[schema(min_length = 16, max_length = 512)]
+    pub secret: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<serde_json::Value>,
+    /// Only the keys given change.
+    pub delivery: Option<DeliveryIn>,
+}
+
+/// The `delivery` object of registration and `PATCH` (SPEC §12); unknown keys are refused.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeliveryIn {
+    /// 1 to 100000 attempts started per second, or `null` for no limit (default).
+    #[schema(minimum = 1, maximum = 100000)]
+    pub rate_limit: Option<u32>,
+    /// 1 to 256 concurrent attempts (default `HOOKLAYER_MAX_IN_FLIGHT_PER_WEBHOOK`).
+    #[schema(minimum = 1, maximum = 256)]
+    pub max_in_flight: Option<u32>,
+    /// First-in, first-out delivery (default `false`).
+    pub ordered: Option<bool>,
+}
