@@ -19,5 +19,6 @@ mod support;
 mod validation;
 mod verification;
 mod verify_cli;
+mod webhook_changes;
 mod webhook_status;
 mod webhooks_api;

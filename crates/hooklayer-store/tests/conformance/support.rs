@@ -201,6 +201,7 @@ pub fn webhook(app: AppId, status: WebhookStatus, events: &[EventType]) -> Webho
         status,
         status_reason: (status == WebhookStatus::Inactive).then(|| "Deactivated by User".into()),
         created_at: t(0),
+        delivery: Default::default(),
     }
 }
 

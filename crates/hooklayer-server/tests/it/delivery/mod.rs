@@ -32,6 +32,16 @@ impl Setup {
         let event = json!({"type": "message.sent", "message": {"id": message_id}});
         self.app.publish(&self.uuid, &self.token, &event).await
     }
+
+    /// The webhook as the API shows it now.
+    pub async fn hook_now(&self) -> Value {
+        let path = format!("/apps/{}/webhooks/{}", self.uuid, webhook_uuid(&self.hook));
+        let reply =
+            crate::support::app::send(self.app.layer(reqwest::Method::GET, &path, &self.token))
+                .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.json
+    }
 }
 
 pub async fn setup(db: &crate::support::db::TestDb, builder: TestAppBuilder, body: Value) -> Setup {

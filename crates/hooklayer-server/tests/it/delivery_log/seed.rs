@@ -33,6 +33,7 @@ pub async fn webhook(store: &dyn Store, app: AppId, target: &str, event_type: &s
         status: WebhookStatus::Active,
         status_reason: None,
         created_at: Timestamp::now(),
+        delivery: Default::default(),
     };
     assert_eq!(
         store
