@@ -211,11 +211,21 @@ impl ProcessClient {
 
     /// Registers a webhook for `message.sent` on `target`; returns the webhook object.
     pub async fn register(&self, app: &str, token: &str, target: &str) -> Value {
+        self.register_body(
+            app,
+            token,
+            &super::app::registration(target, &["message.sent"]),
+        )
+        .await
+    }
+
+    /// Registers a webhook with this registration body; returns the webhook object.
+    pub async fn register_body(&self, app: &str, token: &str, body: &Value) -> Value {
         self.http
             .post(format!("{}/apps/{app}/webhooks", self.base))
             .bearer_auth(token)
             .header("accept", super::app::LAYER_ACCEPT)
-            .json(&super::app::registration(target, &["message.sent"]))
+            .json(body)
             .send()
             .await
             .expect("register")
@@ -253,6 +263,19 @@ impl ProcessClient {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Publishes one event or a batch; asserts the `202`.
+    pub async fn publish_body(&self, app: &str, token: &str, body: &Value) {
+        let resp = self
+            .http
+            .post(format!("{}/apps/{app}/events", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("publish");
+        assert_eq!(resp.status(), 202);
     }
 
     /// Publishes `n` `message.sent` events in batches of `batch`; returns their ids.

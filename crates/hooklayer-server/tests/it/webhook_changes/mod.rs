@@ -4,6 +4,7 @@
 
 mod ordered;
 mod patch;
+mod processes;
 mod rotation;
 mod shaping;
 
