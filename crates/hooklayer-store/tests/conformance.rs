@@ -20,6 +20,8 @@ mod ingest;
 mod log;
 #[path = "conformance/purge.rs"]
 mod purge;
+#[path = "conformance/shaping.rs"]
+mod shaping;
 #[path = "conformance/verification.rs"]
 mod verification;
 #[path = "conformance/webhooks.rs"]

@@ -208,7 +208,9 @@ async fn the_queue_depth_counts_pending_due_and_failed_deliveries(db: TestDb) {
         QueueDepth {
             pending: 2,
             due: 1,
-            failed: 2
+            failed: 2,
+            rate_limited: 0,
+            in_line: 0,
         }
     );
 }
