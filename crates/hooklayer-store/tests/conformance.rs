@@ -22,6 +22,8 @@ mod log;
 mod purge;
 #[path = "conformance/shaping.rs"]
 mod shaping;
+#[path = "conformance/upgrade.rs"]
+mod upgrade;
 #[path = "conformance/verification.rs"]
 mod verification;
 #[path = "conformance/webhooks.rs"]

@@ -1,0 +1,88 @@
+//! Schema upgrades: a database at schema 1 with a webhook and a pending delivery opens at the
+//! latest schema with its data intact: the webhook has the default delivery settings and the
+//! delivery is claimed as before.
+
+use crate::support::PgDatabase;
+use hooklayer_core::time::Timestamp;
+use hooklayer_core::webhook::WebhookStatus;
+use hooklayer_store::migrate::{Migration, CREATE_TABLE, POSTGRES, SQLITE};
+use hooklayer_store::{connect, Claim};
+use sqlx::Connection;
+
+const APP: &str = "0b0e8a8e-2f44-4a59-9d2e-4a1d7c3f0a01";
+const WEBHOOK: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+
+/// Schema 1 plus one app, one active webhook, one event and its pending delivery.
+fn schema_1_with_data(first: &Migration) -> String {
+    format!(
+        "{CREATE_TABLE};
+         {}
+         INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0);
+         INSERT INTO apps (id, name, created_at) VALUES ('{APP}', 'old', 0);
+         INSERT INTO webhooks (id, app_id, version, target_url, events, secret, config, status, created_at)
+             VALUES ('{WEBHOOK}', '{APP}', '2.0', 'https://old.example/hook', 'message.sent',
+                     '1697f925ec7b1697f925ec7b', '{{}}', 'active', 0);
+         INSERT INTO events (app_id, id, type, created_at, ingested_at, payload, deliveries)
+             VALUES ('{APP}', '3f2504e0-4f89-41d3-9a0c-0305e82c3301', 'message.sent', 0, 0, '{{\"event\":{{}}', 1);
+         INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at)
+             VALUES ('f47ac10b-58cc-4372-a567-0e02b3c479d4', '{APP}', '{WEBHOOK}', '3f2504e0-4f89-41d3-9a0c-0305e82c3301', 'message.sent', 'pending', 0, 0);",
+        first.sql
+    )
+}
+
+async fn assert_upgraded(url: &str) {
+    let store = connect(url).await.expect("opens and migrates");
+    let w = store
+        .get_webhook(APP.parse().unwrap(), WEBHOOK.parse().unwrap())
+        .await
+        .unwrap()
+        .expect("the webhook survived");
+    assert_eq!(w.status, WebhookStatus::Active);
+    assert_eq!(w.delivery, Default::default());
+    let now = Timestamp::now();
+    let claim = Claim {
+        now,
+        lease_until: now.plus_millis(30_000),
+        limit: 10,
+        skip_webhooks: vec![],
+    };
+    let claimed = store.claim_due(&claim).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(!claimed[0].shaped && claimed[0].previous_secret.is_none());
+    assert!(store.webhook_changes(w.id, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_sqlite_database_at_schema_1_upgrades() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(&schema_1_with_data(&SQLITE[0]))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    assert_upgraded(&url).await;
+}
+
+#[tokio::test]
+async fn a_postgres_database_at_schema_1_upgrades() {
+    let Some(db) = PgDatabase::create("a_postgres_database_at_schema_1_upgrades").await else {
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(&schema_1_with_data(&POSTGRES[0]))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let upgraded = tokio::spawn({
+        let url = db.url.clone();
+        async move { assert_upgraded(&url).await }
+    })
+    .await;
+    db.drop().await;
+    if let Err(failure) = upgraded {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
