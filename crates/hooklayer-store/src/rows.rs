@@ -278,13 +278,17 @@ pub(crate) fn replay_statuses(scope: ReplayScope) -> &'static str {
     }
 }
 
-/// A stored `webhook_changes.keys` column: `target_url,secret`.
-pub(crate) fn change_keys(stored: &str) -> Vec<String> {
-    stored
-        .split(',')
-        .filter(|k| !k.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// A row of `SELECT at, keys FROM webhook_changes` (`keys`: `target_url,secret`).
+pub(crate) fn change_record(r: &impl StoredRow) -> Result<WebhookChangeRecord, StoreError> {
+    Ok(WebhookChangeRecord {
+        at: Timestamp::from_millis(r.int("at")?),
+        keys: r
+            .text("keys")?
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// Places in shaped webhooks' lines handed out by one ingest, in acceptance order.

@@ -185,7 +185,7 @@ crate::both_backends!(a_wrong_method_is_405_with_allow_before_any_auth, |db| {
     let one = format!("{}/{UNKNOWN_UUID}", hooks(&uuid));
     let cases = [
         (Method::PUT, hooks(&uuid), vec!["GET", "POST"]),
-        (Method::PATCH, one.clone(), vec!["DELETE", "GET"]),
+        (Method::PUT, one.clone(), vec!["DELETE", "GET", "PATCH"]),
         (Method::GET, format!("{one}/activate"), vec!["POST"]),
         (Method::DELETE, format!("{one}/deactivate"), vec!["POST"]),
     ];

@@ -4,7 +4,8 @@
 use super::{PgStore, NOTIFY_WORK};
 use crate::model::WebhookChangeRecord;
 use crate::rows::{
-    config_column, delivery_columns, events_column, webhook as decode, WEBHOOK_COLUMNS,
+    change_record, config_column, delivery_columns, events_column, webhook as decode,
+    WEBHOOK_COLUMNS,
 };
 use crate::StoreResult;
 use hooklayer_core::ids::{AppId, WebhookId};
@@ -12,7 +13,7 @@ use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Webhook, WebhookStatus};
 use hooklayer_core::webhook_change::{Applied, WebhookChange};
 use sqlx::postgres::{PgArguments, Postgres};
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 pub(super) async fn change(
     s: &PgStore,
@@ -147,14 +148,7 @@ pub(super) async fn history(
     .bind(i64::from(limit))
     .fetch_all(&s.pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(WebhookChangeRecord {
-                at: Timestamp::from_millis(r.try_get("at")?),
-                keys: crate::rows::change_keys(&r.try_get::<String, _>("keys")?),
-            })
-        })
-        .collect()
+    rows.iter().map(change_record).collect()
 }
 
 pub(super) async fn forget_expired_secrets(s: &PgStore, now: Timestamp) -> StoreResult<u64> {

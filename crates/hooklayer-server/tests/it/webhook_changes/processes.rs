@@ -175,13 +175,7 @@ async fn two_workers_keep_the_order_even_when_one_is_killed() {
         return;
     };
     let mut p = Processes::start(db.url.clone(), 2).await;
-    p.webhook("/hook", Some(json!({"ordered": true}))).await;
-    let total = 200 + FAIL_AT.len();
-    script_failures(&p.receiver, total);
-    publish_200(async |body| p.publish(body).await).await;
-    p.receiver
-        .wait_for_requests(1 + 60, Duration::from_secs(60))
-        .await;
+    let total = start_ordered_run(&p).await;
     p.workers.remove(0).kill9().await;
     // The one allowed overlap: the head the killed worker had in flight may come again
     // (after its lease), so allow one extra request beyond the scripted ones.
@@ -196,13 +190,7 @@ async fn two_workers_keep_the_order_even_when_one_is_killed() {
 async fn an_ordered_webhook_keeps_its_order_through_kill_9_and_restart() {
     let db = TestDb::sqlite();
     let p = Processes::start(db.url.clone(), 0).await;
-    p.webhook("/hook", Some(json!({"ordered": true}))).await;
-    let total = 200 + FAIL_AT.len();
-    script_failures(&p.receiver, total);
-    publish_200(async |body| p.publish(body).await).await;
-    p.receiver
-        .wait_for_requests(1 + 60, Duration::from_secs(60))
-        .await;
+    start_ordered_run(&p).await;
     let Processes {
         api,
         vars,
@@ -217,6 +205,20 @@ async fn an_ordered_webhook_keeps_its_order_through_kill_9_and_restart() {
     let posts: Vec<&RecordedRequest> = all.iter().filter(|r| r.method == "POST").collect();
     assert_in_order(&posts, 200);
     restarted.sigterm(Duration::from_secs(15)).await;
+}
+
+/// Registers an ordered webhook, scripts the receiver's failures, publishes the 200 events
+/// and waits until 60 requests have arrived (a run well under way); returns the number of
+/// requests the script expects.
+async fn start_ordered_run(p: &Processes) -> usize {
+    p.webhook("/hook", Some(json!({"ordered": true}))).await;
+    let total = 200 + FAIL_AT.len();
+    script_failures(&p.receiver, total);
+    publish_200(async |body| p.publish(body).await).await;
+    p.receiver
+        .wait_for_requests(1 + 60, Duration::from_secs(60))
+        .await;
+    total
 }
 
 /// Waits (bounded) until `n` distinct messages have arrived; returns every request.
