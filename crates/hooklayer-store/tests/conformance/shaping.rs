@@ -192,6 +192,7 @@ async fn a_rate_limit_bucket_starts_full_and_refills_at_its_rate(db: TestDb) {
     let empty = shaped_claim(store, t(100)).await;
     assert!(empty.deliveries.is_empty());
     assert_eq!(empty.wake_at, Some(t(500)), "one token per 500 ms");
+    assert_eq!(store.queue_depth(t(100)).await.unwrap().rate_limited, 3);
     assert_eq!(shaped_claim(store, t(500)).await.deliveries.len(), 1);
     assert_eq!(
         shaped_claim(store, t(60_000)).await.deliveries.len(),
@@ -247,6 +248,7 @@ async fn an_ordered_line_releases_its_head_only(db: TestDb) {
     .await;
     let batch: Vec<_> = (0..3).map(|_| event(EventType::MessageSent)).collect();
     store.ingest(app, &batch, t(0)).await.unwrap();
+    assert_eq!(store.queue_depth(t(0)).await.unwrap().in_line, 2);
     let head = shaped_claim(store, t(0)).await.deliveries;
     assert_eq!(head.len(), 1);
     assert_eq!(

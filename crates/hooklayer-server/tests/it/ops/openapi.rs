@@ -7,9 +7,9 @@ use crate::support::db::TestDb;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Every (method, path) of SPEC §2, §3, §5, §7, §9 and §14, path parameters in the SPEC's
-/// names.
-const SPEC_ROUTES: [(&str, &str); 20] = [
+/// Every (method, path) of SPEC §2, §3, §5, §7, §9, §11 and §14, path parameters in the
+/// SPEC's names (the change history is the route chosen for §11's history).
+const SPEC_ROUTES: [(&str, &str); 22] = [
     ("post", "/admin/apps"),
     ("get", "/admin/apps"),
     ("post", "/admin/apps/{app_uuid}/tokens"),
@@ -23,6 +23,8 @@ const SPEC_ROUTES: [(&str, &str); 20] = [
         "/apps/{app_uuid}/webhooks/{webhook_uuid}/deactivate",
     ),
     ("delete", "/apps/{app_uuid}/webhooks/{webhook_uuid}"),
+    ("patch", "/apps/{app_uuid}/webhooks/{webhook_uuid}"),
+    ("get", "/apps/{app_uuid}/webhooks/{webhook_uuid}/changes"),
     ("post", "/apps/{app_uuid}/events"),
     ("get", "/apps/{app_uuid}/listen"),
     ("get", "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries"),

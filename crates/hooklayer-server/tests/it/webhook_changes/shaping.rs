@@ -99,6 +99,23 @@ crate::both_backends!(a_rate_limit_holds_without_failing_or_slowing_others, |db|
         .await;
     let (status, _) = s.app.publish(&s.uuid, &s.token, &batch(50)).await;
     assert_eq!(status, 202);
+    // Most of them wait for the limit a while: the metric shows it (a total, no labels).
+    let metrics = s
+        .app
+        .http
+        .get(s.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let waiting = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hooklayer_deliveries_waiting{reason=\"rate_limit\"} "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("the rate-limit gauge");
+    assert!(waiting > 0, "{metrics}");
 
     let all = s
         .receiver
