@@ -113,11 +113,15 @@ pub(super) async fn line_up(
     filter: &str,
     bind: impl for<'q> FnOnce(Query<'q>) -> Query<'q>,
 ) -> StoreResult<u64> {
-    let base: i64 =
+    let base: Option<i64> =
         sqlx::query_scalar("SELECT line_seq FROM webhooks WHERE id = $1 FOR NO KEY UPDATE")
             .bind(webhook)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+    let Some(base) = base else {
+        // An unknown webhook has no line (and no deliveries).
+        return Ok(0);
+    };
     let sql = format!(
         "UPDATE deliveries SET line_seq = $1 + r.n
          FROM (SELECT request_id, ROW_NUMBER() OVER (ORDER BY COALESCE(line_seq, 0), created_at, request_id) AS n
