@@ -182,7 +182,7 @@ impl RawSettings {
             Some(path) => Self::from_file(path)?,
             None => Self::default(),
         };
-        let pairs: [(&'static str, &Option<String>); 18] = [
+        let pairs: [(&'static str, &Option<String>); 19] = [
             ("listen", &args.listen),
             ("database_url", &args.database_url),
             ("public_url", &args.public_url),
