@@ -43,14 +43,22 @@ impl Api {
         }
     }
 
-    /// Registers a `message.sent` webhook for `target_url`; returns its uuid.
-    async fn create_webhook(&self, target_url: &str) -> Result<String> {
-        let body = serde_json::json!({
+    /// Registers a `message.sent` webhook for `target_url` with these delivery settings (when
+    /// given); returns its uuid.
+    async fn create_webhook(
+        &self,
+        target_url: &str,
+        delivery: Option<&serde_json::Value>,
+    ) -> Result<String> {
+        let mut body = serde_json::json!({
             "version": "2.0",
             "target_url": target_url,
             "events": ["message.sent"],
             "secret": "hooklayer-bench-secret-0123456789",
         });
+        if let Some(delivery) = delivery {
+            body["delivery"] = delivery.clone();
+        }
         let response = self
             .http
             .post(format!("{}/apps/{}/webhooks", self.base, self.app))
@@ -112,9 +120,18 @@ impl Api {
 
     /// Registers one webhook per URL and waits until all are active.
     pub async fn add_webhooks(&self, target_urls: &[String]) -> Result<Vec<String>> {
+        self.add_webhooks_with(target_urls, None).await
+    }
+
+    /// [`Api::add_webhooks`] with delivery settings (`{"ordered": true}`, …) on each.
+    pub async fn add_webhooks_with(
+        &self,
+        target_urls: &[String],
+        delivery: Option<serde_json::Value>,
+    ) -> Result<Vec<String>> {
         let mut ids = Vec::with_capacity(target_urls.len());
         for url in target_urls {
-            ids.push(self.create_webhook(url).await?);
+            ids.push(self.create_webhook(url, delivery.as_ref()).await?);
         }
         for id in &ids {
             self.wait_active(id).await?;

@@ -17,7 +17,7 @@
 //! - [`database`]: a fresh SQLite file or Postgres database per scenario.
 //! - [`api`]: webhooks and events through hooklayer's HTTP API.
 //! - [`publish`]: closed-loop (throughput) and open-loop (fixed rate) publishers.
-//! - [`scenarios`]: the six measurements and their shared context.
+//! - [`scenarios`]: the measurements and their shared context.
 //! - [`report`]: the table and the JSON file.
 
 mod api;
@@ -131,6 +131,7 @@ impl Args {
                 Scenario::Fanout,
                 Scenario::Latency,
                 Scenario::Isolation,
+                Scenario::Ordered,
                 Scenario::Backlog,
             ]
         });

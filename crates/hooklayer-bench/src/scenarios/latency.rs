@@ -64,7 +64,7 @@ async fn offered(
 }
 
 /// "p50 / p90 / p99 / max" of an outcome, for the table.
-fn spread(outcome: &Outcome) -> String {
+pub(super) fn spread(outcome: &Outcome) -> String {
     outcome.latency.map_or_else(
         || "no arrivals".to_owned(),
         |l| {

@@ -5,6 +5,7 @@
 mod backlog;
 mod ingest;
 mod latency;
+mod ordered;
 mod raw;
 mod throughput;
 
@@ -39,6 +40,8 @@ pub enum Scenario {
     Latency,
     /// Latency of healthy webhooks next to a failing and a hanging one.
     Isolation,
+    /// Throughput and latency of 10 ordered webhooks (one attempt at a time each).
+    Ordered,
     /// Memory with a large queue for a receiver that is down.
     Backlog,
 }
@@ -52,6 +55,7 @@ impl Scenario {
             Self::Fanout => "fanout",
             Self::Latency => "latency",
             Self::Isolation => "isolation",
+            Self::Ordered => "ordered",
             Self::Backlog => "backlog",
         }
     }
@@ -185,6 +189,7 @@ impl Bench {
             Scenario::Fanout => throughput::run(self, backend, 10).await,
             Scenario::Latency => latency::run_latency(self, backend).await,
             Scenario::Isolation => latency::run_isolation(self, backend).await,
+            Scenario::Ordered => ordered::run(self, backend).await,
             Scenario::Backlog => backlog::run(self, backend).await,
         };
         if let Err(err) = result {

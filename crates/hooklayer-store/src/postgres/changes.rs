@@ -3,6 +3,7 @@
 
 use super::{PgStore, NOTIFY_WORK};
 use crate::model::WebhookChangeRecord;
+use crate::rows::LinePlaces;
 use crate::rows::{
     change_record, config_column, delivery_columns, events_column, webhook as decode,
     WEBHOOK_COLUMNS,
@@ -138,6 +139,39 @@ pub(super) async fn line_up(
             .await?;
     }
     Ok(placed)
+}
+
+/// The places in their webhook's line of deliveries queued to shaped webhooks (`None` for the
+/// others), in acceptance order.
+pub(super) async fn line_places(
+    tx: &mut sqlx::PgConnection,
+    hooks: &[(String, String, i64)],
+    webhook_ids: &[&str],
+) -> StoreResult<Vec<Option<i64>>> {
+    let mut shaped: Vec<&str> = hooks
+        .iter()
+        .filter(|(_, _, shaped)| *shaped != 0)
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    let mut places = LinePlaces::default();
+    // CONCURRENCY: the update locks each shaped webhook's row until commit, so ingests into
+    // one line take turns and their places follow their commit order; rows are locked in id
+    // order so two ingests never wait on each other in a cycle.
+    shaped.sort_unstable();
+    for hook in shaped {
+        let count = webhook_ids.iter().filter(|w| **w == hook).count() as i64;
+        if count > 0 {
+            let end: i64 = sqlx::query_scalar(
+                "UPDATE webhooks SET line_seq = line_seq + $1 WHERE id = $2 RETURNING line_seq",
+            )
+            .bind(count)
+            .bind(hook)
+            .fetch_one(&mut *tx)
+            .await?;
+            places.reserve(hook, end - count);
+        }
+    }
+    Ok(webhook_ids.iter().map(|w| places.next(w)).collect())
 }
 
 pub(super) async fn history(

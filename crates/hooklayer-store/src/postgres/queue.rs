@@ -4,9 +4,10 @@
 //! size, no limit on bind parameters, and statement text that stays the same so it is
 //! prepared once per connection.
 
+use super::changes::line_places;
 use super::{is_deadlock, PgStore, NOTIFY_WORK};
 use crate::model::*;
-use crate::rows::{claimed, parse, stored_answer, subscribes, LinePlaces, CLAIMED_COLUMNS};
+use crate::rows::{claimed, parse, stored_answer, subscribes, CLAIMED_COLUMNS};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, EventId, RequestId};
@@ -135,39 +136,6 @@ pub(super) async fn ingest(
                 .ok_or_else(|| sqlx::Error::RowNotFound.into())
         })
         .collect()
-}
-
-/// The places in their webhook's line of deliveries queued to shaped webhooks (`None` for the
-/// others), in acceptance order.
-async fn line_places(
-    tx: &mut sqlx::PgConnection,
-    hooks: &[(String, String, i64)],
-    webhook_ids: &[&str],
-) -> StoreResult<Vec<Option<i64>>> {
-    let mut shaped: Vec<&str> = hooks
-        .iter()
-        .filter(|(_, _, shaped)| *shaped != 0)
-        .map(|(id, _, _)| id.as_str())
-        .collect();
-    let mut places = LinePlaces::default();
-    // CONCURRENCY: the update locks each shaped webhook's row until commit, so ingests into
-    // one line take turns and their places follow their commit order; rows are locked in id
-    // order so two ingests never wait on each other in a cycle.
-    shaped.sort_unstable();
-    for hook in shaped {
-        let count = webhook_ids.iter().filter(|w| **w == hook).count() as i64;
-        if count > 0 {
-            let end: i64 = sqlx::query_scalar(
-                "UPDATE webhooks SET line_seq = line_seq + $1 WHERE id = $2 RETURNING line_seq",
-            )
-            .bind(count)
-            .bind(hook)
-            .fetch_one(&mut *tx)
-            .await?;
-            places.reserve(hook, end - count);
-        }
-    }
-    Ok(webhook_ids.iter().map(|w| places.next(w)).collect())
 }
 
 /// One column of a batch, as an array to bind.

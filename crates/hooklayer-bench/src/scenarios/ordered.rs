@@ -1,0 +1,100 @@
+//! Scenario "ordered": 10 webhooks with `delivery: {"ordered": true}`, each taking one attempt
+//! at a time in acceptance order. `events / 10` events (at least 100) are published in batches
+//! of 100 and fanned out to all 10; reported: deliveries/s from the first publish to the last
+//! arrival, publish→arrival latency percentiles, and lost / duplicate deliveries. There is no
+//! target: an ordered webhook's rate is bounded by one round trip plus one commit per delivery.
+
+use anyhow::Result;
+
+use super::{loss_figure, Bench};
+use crate::arrivals::Tracker;
+use crate::clock::{now_ns, secs_between};
+use crate::database::Backend;
+use crate::publish;
+use crate::report::{human, Figure};
+
+/// Ordered webhooks in the run.
+const WEBHOOKS: u32 = 10;
+
+pub async fn run(bench: &mut Bench, backend: &Backend) -> Result<()> {
+    let settings = bench.settings.clone();
+    let label = "ordered (10 webhooks)";
+    let events = (settings.events / 10).max(100);
+    let instance = bench.launch(backend, "ordered").await?;
+    let hooks: Vec<u32> = (0..WEBHOOKS).collect();
+    let urls: Vec<String> = hooks.iter().map(|&h| bench.receiver.hook_url(h)).collect();
+    instance
+        .api
+        .add_webhooks_with(&urls, Some(serde_json::json!({"ordered": true})))
+        .await?;
+
+    eprintln!("  {events} events × {WEBHOOKS} ordered webhooks, batches of 100");
+    let published = publish::closed_loop(
+        &instance.api,
+        events,
+        super::ingest::BATCH,
+        settings.batch_publishers,
+        settings.drain_limit(),
+    )
+    .await?;
+    let mut tracker = Tracker::new(&hooks);
+    let complete = tracker
+        .wait_all(
+            &bench.receiver,
+            &published.ids,
+            settings.drain_limit(),
+            settings.stall(),
+        )
+        .await;
+    let peak = bench.finish(instance).await;
+    let outcome = tracker.outcome(&published.ids);
+
+    let end_ns = outcome.last_at_ns.unwrap_or_else(now_ns);
+    let secs = secs_between(published.started_ns, end_ns);
+    let dps = if secs > 0.0 {
+        outcome.delivered as f64 / secs
+    } else {
+        0.0
+    };
+    let p99 = outcome.latency.map_or(f64::NAN, |l| l.p99_ms);
+    bench.report.push(
+        Figure::new(label, backend.name(), "deliveries/s", dps, "/s")
+            .shown(format!("{} /s", human(dps))),
+    );
+    bench.report.push(
+        Figure::new(
+            label,
+            backend.name(),
+            "p50 / p90 / p99 / max",
+            p99,
+            "ms p99",
+        )
+        .shown(super::latency::spread(&outcome)),
+    );
+    bench
+        .report
+        .push(loss_figure(label, backend, &outcome, true));
+    let rss = bench.rss_figure(label, backend, peak, None);
+    bench.report.push(rss);
+    bench.report.detail(
+        "ordered",
+        backend.name(),
+        serde_json::json!({
+            "webhooks": WEBHOOKS,
+            "deliveries_per_sec": dps,
+            "secs_first_publish_to_last_arrival": secs,
+            "all_arrived": complete,
+            "published": published,
+            "outcome": outcome,
+            "peak_rss_bytes": peak,
+        }),
+    );
+    eprintln!(
+        "  {label}: {} deliveries/s, latency {}, {} lost, {} dup",
+        human(dps),
+        super::latency::spread(&outcome),
+        outcome.lost,
+        outcome.duplicates
+    );
+    Ok(())
+}
