@@ -6,11 +6,9 @@
 
 use anyhow::Result;
 
+use super::throughput::{publish_and_drain, Drained};
 use super::{loss_figure, Bench};
-use crate::arrivals::Tracker;
-use crate::clock::{now_ns, secs_between};
 use crate::database::Backend;
-use crate::publish;
 use crate::report::{human, Figure};
 
 /// Ordered webhooks in the run.
@@ -29,33 +27,14 @@ pub async fn run(bench: &mut Bench, backend: &Backend) -> Result<()> {
         .await?;
 
     eprintln!("  {events} events × {WEBHOOKS} ordered webhooks, batches of 100");
-    let published = publish::closed_loop(
-        &instance.api,
-        events,
-        super::ingest::BATCH,
-        settings.batch_publishers,
-        settings.drain_limit(),
-    )
-    .await?;
-    let mut tracker = Tracker::new(&hooks);
-    let complete = tracker
-        .wait_all(
-            &bench.receiver,
-            &published.ids,
-            settings.drain_limit(),
-            settings.stall(),
-        )
-        .await;
-    let peak = bench.finish(instance).await;
-    let outcome = tracker.outcome(&published.ids);
-
-    let end_ns = outcome.last_at_ns.unwrap_or_else(now_ns);
-    let secs = secs_between(published.started_ns, end_ns);
-    let dps = if secs > 0.0 {
-        outcome.delivered as f64 / secs
-    } else {
-        0.0
-    };
+    let Drained {
+        published,
+        outcome,
+        peak,
+        secs,
+        dps,
+        complete,
+    } = publish_and_drain(bench, instance, &hooks, events).await?;
     let p99 = outcome.latency.map_or(f64::NAN, |l| l.p99_ms);
     bench.report.push(
         Figure::new(label, backend.name(), "deliveries/s", dps, "/s")

@@ -5,12 +5,69 @@
 
 use anyhow::Result;
 
-use super::{loss_figure, targets_apply, Bench};
+use super::{loss_figure, targets_apply, Bench, Instance};
+use crate::arrivals::Outcome;
 use crate::arrivals::Tracker;
 use crate::clock::{now_ns, secs_between};
 use crate::database::Backend;
 use crate::publish;
+use crate::publish::Published;
 use crate::report::{human, Figure};
+
+/// What one closed-loop publish of `events` (batches of 100) and the wait for every delivery
+/// measured; the instance is stopped.
+pub(super) struct Drained {
+    pub published: Published,
+    pub outcome: Outcome,
+    pub peak: Option<u64>,
+    pub secs: f64,
+    /// Deliveries from the first publish to the last first arrival, per second.
+    pub dps: f64,
+    pub complete: bool,
+}
+
+pub(super) async fn publish_and_drain(
+    bench: &Bench,
+    instance: Instance,
+    hooks: &[u32],
+    events: u64,
+) -> Result<Drained> {
+    let settings = &bench.settings;
+    let published = publish::closed_loop(
+        &instance.api,
+        events,
+        super::ingest::BATCH,
+        settings.batch_publishers,
+        settings.drain_limit(),
+    )
+    .await?;
+    let mut tracker = Tracker::new(hooks);
+    let complete = tracker
+        .wait_all(
+            &bench.receiver,
+            &published.ids,
+            settings.drain_limit(),
+            settings.stall(),
+        )
+        .await;
+    let peak = bench.finish(instance).await;
+    let outcome = tracker.outcome(&published.ids);
+    let end_ns = outcome.last_at_ns.unwrap_or_else(now_ns);
+    let secs = secs_between(published.started_ns, end_ns);
+    let dps = if secs > 0.0 {
+        outcome.delivered as f64 / secs
+    } else {
+        0.0
+    };
+    Ok(Drained {
+        published,
+        outcome,
+        peak,
+        secs,
+        dps,
+        complete,
+    })
+}
 
 pub async fn run(bench: &mut Bench, backend: &Backend, webhooks: u32) -> Result<()> {
     let settings = bench.settings.clone();
@@ -39,33 +96,14 @@ pub async fn run(bench: &mut Bench, backend: &Backend, webhooks: u32) -> Result<
         "  {} events × {webhooks} webhook(s), batches of 100 from {} publishers",
         settings.events, settings.batch_publishers
     );
-    let published = publish::closed_loop(
-        &instance.api,
-        settings.events,
-        super::ingest::BATCH,
-        settings.batch_publishers,
-        settings.drain_limit(),
-    )
-    .await?;
-    let mut tracker = Tracker::new(&hooks);
-    let complete = tracker
-        .wait_all(
-            &bench.receiver,
-            &published.ids,
-            settings.drain_limit(),
-            settings.stall(),
-        )
-        .await;
-    let peak = bench.finish(instance).await;
-    let outcome = tracker.outcome(&published.ids);
-
-    let end_ns = outcome.last_at_ns.unwrap_or_else(now_ns);
-    let secs = secs_between(published.started_ns, end_ns);
-    let dps = if secs > 0.0 {
-        outcome.delivered as f64 / secs
-    } else {
-        0.0
-    };
+    let Drained {
+        published,
+        outcome,
+        peak,
+        secs,
+        dps,
+        complete,
+    } = publish_and_drain(bench, instance, &hooks, settings.events).await?;
     let ratio = bench.raw_rps.filter(|r| *r > 0.0).map(|raw| dps / raw);
     let ratio_text = ratio.map_or_else(
         || "no raw capacity measured".to_owned(),
