@@ -218,6 +218,9 @@ fn frame(app: AppId, listener: &Listener, event: &NewEvent, now: Timestamp) -> S
         target_url: String::new(),
         version: WebhookVersion::V2,
         secret: listener.secret.clone(),
+        previous_secret: None,
+        max_in_flight: None,
+        shaped: false,
     };
     let body = render_body(&event.payload_prefix, "");
     let headers: Map<String, Value> = delivery_headers(&delivery, body.as_bytes(), now)

@@ -13,20 +13,40 @@ const SECOND: &str = "second-secret-0123456789";
 const THIRD: &str = "third-secret-0123456789ab";
 
 /// The secrets whose Standard Webhooks signatures the request carries, in header order,
-/// each checked against the raw body (any value that matches none fails the test).
+/// each checked against the raw body (any value that matches none fails the test). The
+/// receivers' verifier (`hooklayer-verify`, which accepts any one matching `v1,` value) must
+/// agree for each of them, and refuse the other candidates.
 fn signed_with(r: &RecordedRequest, candidates: &[&'static str]) -> Vec<&'static str> {
-    let id = r.header("webhook-id").unwrap();
-    let ts = r.header("webhook-timestamp").unwrap();
+    for secret in candidates {
+        let verified = hooklayer_verify::Verifier::new(secret).verify_standard(&r.headers, &r.body);
+        let signs = r
+            .header("webhook-signature")
+            .unwrap()
+            .split(' ')
+            .any(|v| own_signature(r, secret) == v);
+        assert_eq!(
+            verified.is_ok(),
+            signs,
+            "the verifier and the signatures disagree on {secret}"
+        );
+    }
     r.header("webhook-signature")
         .unwrap()
         .split(' ')
         .map(|value| {
             *candidates
                 .iter()
-                .find(|s| standard_signature(s.as_bytes(), id, ts, &r.body) == value)
+                .find(|s| own_signature(r, s) == value)
                 .unwrap_or_else(|| panic!("{value} verifies with no known secret"))
         })
         .collect()
+}
+
+/// The request's Standard Webhooks signature with `secret`, computed here from the raw body.
+fn own_signature(r: &RecordedRequest, secret: &str) -> String {
+    let id = r.header("webhook-id").unwrap();
+    let ts = r.header("webhook-timestamp").unwrap();
+    standard_signature(secret.as_bytes(), id, ts, &r.body)
 }
 
 crate::both_backends!(
