@@ -6,7 +6,9 @@ use crate::delivery_settings::DeliveryChange;
 use crate::event_type::EventType;
 use crate::target_url::{TargetRules, TargetUrl};
 use crate::validation::PropertyError;
-use crate::webhook::{parse_config, parse_events, parse_secret, parse_target_url, Secret, Webhook};
+use crate::webhook::{
+    parse_config, parse_events, parse_secret, parse_target_url, Secret, Webhook, WebhookStatus,
+};
 use serde_json::{Map, Value};
 
 /// A validated change; `None` keys are left as they are.
@@ -31,6 +33,10 @@ pub struct Applied {
 impl Applied {
     pub fn target_changed(&self) -> bool {
         self.keys.contains(&"target_url")
+    }
+
+    pub fn delivery_changed(&self) -> bool {
+        self.keys.contains(&"delivery")
     }
 }
 
@@ -61,7 +67,8 @@ impl WebhookChange {
     }
 
     /// Applies the change to `w` and reports which keys changed. A key set to its current
-    /// value is not a change (so a repeated request changes nothing the second time).
+    /// value is not a change (so a repeated request changes nothing the second time). A new
+    /// target makes the webhook `unverified`, whatever its status: it is verified again.
     pub fn apply(self, w: &mut Webhook) -> Applied {
         let mut keys = Vec::new();
         let mut replaced_secret = None;
@@ -70,6 +77,8 @@ impl WebhookChange {
             .filter(|u| u.as_str() != w.target_url.as_str())
         {
             w.target_url = url;
+            w.status = WebhookStatus::Unverified;
+            w.status_reason = None;
             keys.push("target_url");
         }
         if let Some(events) = self.events.filter(|e| *e != w.events) {

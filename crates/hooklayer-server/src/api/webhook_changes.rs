@@ -73,7 +73,7 @@ pub async fn change(
         state.stopped.stop(w.id);
         state.verify_wake.notify_one();
     }
-    if applied.keys.contains(&"delivery") {
+    if applied.delivery_changed() {
         state.delivery_wake.notify_one();
     }
     Ok(render(&state, &updated))

@@ -11,7 +11,7 @@ use crate::rows::{
 use crate::StoreResult;
 use hooklayer_core::ids::{AppId, WebhookId};
 use hooklayer_core::time::Timestamp;
-use hooklayer_core::webhook::{Webhook, WebhookStatus};
+use hooklayer_core::webhook::Webhook;
 use hooklayer_core::webhook_change::{Applied, WebhookChange};
 use sqlx::postgres::{PgArguments, Postgres};
 use sqlx::PgConnection;
@@ -43,12 +43,7 @@ pub(super) async fn change(
     if applied.keys.is_empty() {
         return Ok(Some((w, applied)));
     }
-    let retarget = applied.target_changed();
-    if retarget {
-        w.status = WebhookStatus::Unverified;
-        w.status_reason = None;
-    }
-    let delivery_changed = applied.keys.contains(&"delivery");
+    let (retarget, delivery_changed) = (applied.target_changed(), applied.delivery_changed());
     let (rate_limit, max_in_flight, ordered, shaped) = delivery_columns(&w.delivery);
     sqlx::query(
         "UPDATE webhooks SET target_url = $1, events = $2, secret = $3, config = $4, status = $5,

@@ -10,7 +10,7 @@ use crate::rows::{
 use crate::StoreResult;
 use hooklayer_core::ids::{AppId, WebhookId};
 use hooklayer_core::time::Timestamp;
-use hooklayer_core::webhook::{Webhook, WebhookStatus};
+use hooklayer_core::webhook::Webhook;
 use hooklayer_core::webhook_change::{Applied, WebhookChange};
 use sqlx::sqlite::{Sqlite, SqliteArguments};
 use sqlx::SqliteConnection;
@@ -38,12 +38,7 @@ pub(super) async fn change(
     if applied.keys.is_empty() {
         return Ok(Some((w, applied)));
     }
-    let retarget = applied.target_changed();
-    if retarget {
-        w.status = WebhookStatus::Unverified;
-        w.status_reason = None;
-    }
-    let delivery_changed = applied.keys.contains(&"delivery");
+    let (retarget, delivery_changed) = (applied.target_changed(), applied.delivery_changed());
     let (rate_limit, max_in_flight, ordered, shaped) = delivery_columns(&w.delivery);
     sqlx::query(
         "UPDATE webhooks SET target_url = ?, events = ?, secret = ?, config = ?, status = ?,
