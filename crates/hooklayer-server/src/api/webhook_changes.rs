@@ -48,7 +48,7 @@ impl DeliveryOut {
 }
 
 /// Changes any subset of a webhook's keys; a new target is verified again.
-#[utoipa::path(patch, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}", tag = "webhooks", params(crate::ops::openapi::WebhookParams), request_body = WebhookPatch,
+#[utoipa::path(patch, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}", tag = "webhooks", params(crate::ops::openapi::WebhookParams), request_body = crate::ops::openapi::WebhookPatch,
     responses((status = 200, description = "The changed webhook (`unverified` after a new `target_url`).", body = super::webhooks::WebhookOut<'static>), crate::ops::openapi::ChangeErrors))]
 pub async fn change(
     State(state): State<Arc<AppState>>,
@@ -117,35 +117,4 @@ pub async fn history(
     Ok(json_body(&ChangesOut {
         data: changes.into_iter().map(ChangeOut::from).collect(),
     }))
-}
-
-/// `PATCH /apps/{app_uuid}/webhooks/{webhook_uuid}`: any subset of these keys, each checked
-/// as at registration in this order; `null` is `invalid_property`; other keys are ignored.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct WebhookPatch {
-    /// A different URL makes the webhook `unverified` and verifies it again.
-    #[schema(max_length = 2048)]
-    pub target_url: Option<String>,
-    #[schema(min_items = 1, value_type = Option<Vec<crate::ops::openapi::EventTypeName>>)]
-    pub events: Option<Vec<String>>,
-    /// Rotates the secret: the replaced one keeps signing for `HOOKLAYER_SECRET_OVERLAP`.
-    #[schema(min_length = 16, max_length = 512)]
-    pub secret: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub config: Option<serde_json::Value>,
-    /// Only the keys given change.
-    pub delivery: Option<DeliveryIn>,
-}
-
-/// The `delivery` object of registration and `PATCH` (SPEC §12); unknown keys are refused.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DeliveryIn {
-    /// 1 to 100000 attempts started per second, or `null` for no limit (default).
-    #[schema(minimum = 1, maximum = 100000)]
-    pub rate_limit: Option<u32>,
-    /// 1 to 256 concurrent attempts (default `HOOKLAYER_MAX_IN_FLIGHT_PER_WEBHOOK`).
-    #[schema(minimum = 1, maximum = 256)]
-    pub max_in_flight: Option<u32>,
-    /// First-in, first-out delivery (default `false`).
-    pub ordered: Option<bool>,
 }

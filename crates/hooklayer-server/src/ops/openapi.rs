@@ -121,6 +121,20 @@ mod tests {
     }
 
     #[test]
+    fn a_change_body_is_optional_keys_none_nullable_but_rate_limit() {
+        let doc = serde_json::to_value(document("http://x")).expect("serializes");
+        let patch = &doc["components"]["schemas"]["WebhookPatch"];
+        assert!(patch.get("required").is_none(), "{patch}");
+        for key in ["target_url", "secret", "config"] {
+            assert!(!patch["properties"][key].to_string().contains("null"), "{key}: {patch}");
+        }
+        let delivery = &doc["components"]["schemas"]["DeliverySettingsIn"];
+        assert_eq!(delivery["additionalProperties"], false, "{delivery}");
+        assert!(delivery["properties"]["rate_limit"].to_string().contains("null"));
+        assert!(!delivery["properties"]["ordered"].to_string().contains("null"));
+    }
+
+    #[test]
     fn event_types_come_from_the_core_catalog() {
         let doc = serde_json::to_value(document("http://x")).expect("serializes");
         let values = &doc["components"]["schemas"]["EventType"]["enum"];

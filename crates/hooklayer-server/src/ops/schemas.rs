@@ -126,9 +126,65 @@ pub struct Registration {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>, nullable)]
     pub config: Option<Value>,
-    /// Rate limit, in-flight cap and order (SPEC §12); defaults when absent.
+    /// Rate limit, in-flight cap and order (SPEC §12); defaults when absent or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delivery: Option<crate::api::webhook_changes::DeliveryIn>,
+    #[schema(nullable)]
+    pub delivery: Option<DeliveryIn>,
+}
+
+/// `PATCH /apps/{app_uuid}/webhooks/{webhook_uuid}`: any subset of these keys, each checked
+/// as at registration in this order; `null` is `invalid_property`; other keys are ignored.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookPatch {
+    /// As at registration. A different URL makes the webhook `unverified` and verifies it
+    /// again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        max_length = 2048,
+        pattern = r"^https://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#\\][^\u0000-\u001F\u007F-\u009F]*)?$"
+    )]
+    pub target_url: Option<String>,
+    /// Non-empty, no duplicates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = event_type_list)]
+    pub events: Option<Vec<String>>,
+    /// Rotates the secret: the replaced one keeps signing for `HOOKLAYER_SECRET_OVERLAP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 512,
+        pattern = r"^[^\u0000]*$"
+    )]
+    pub secret: Option<String>,
+    /// At most 16 KiB serialized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub config: Option<Value>,
+    /// Only the keys given change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub delivery: Option<DeliveryIn>,
+}
+
+/// The `delivery` object of registration and `PATCH` (SPEC §12); unknown keys are refused.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = DeliverySettingsIn)]
+pub struct DeliveryIn {
+    /// 1 to 100000 attempts started per second, or `null` for no limit (default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable, minimum = 1, maximum = 100000)]
+    pub rate_limit: Option<u32>,
+    /// 1 to 256 concurrent attempts (default `HOOKLAYER_MAX_IN_FLIGHT_PER_WEBHOOK`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 256)]
+    pub max_in_flight: Option<u32>,
+    /// First-in, first-out delivery (default `false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub ordered: Option<bool>,
 }
 
 /// `events` of a registration: at least one event type, none twice.
