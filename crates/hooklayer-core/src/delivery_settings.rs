@@ -104,8 +104,13 @@ fn ranged(
     key: &str,
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<u32, PropertyError> {
+    // A whole number written with a fraction or an exponent (`5.0`, `1e2`) is an integer,
+    // as JSON Schema counts them.
+    let whole =
+        |f: f64| (f.fract() == 0.0 && f >= 0.0 && f <= f64::from(u32::MAX)).then_some(f as u64);
     value
         .as_u64()
+        .or_else(|| value.as_f64().and_then(whole))
         .filter(|n| range.contains(n))
         .and_then(|n| u32::try_from(n).ok())
         .ok_or_else(|| {
@@ -139,6 +144,12 @@ mod tests {
         assert_eq!(
             DeliverySettings::parse(&json!({})).unwrap(),
             DeliverySettings::default()
+        );
+        let whole =
+            DeliverySettings::parse(&json!({"rate_limit": 5.0, "max_in_flight": 1e2})).unwrap();
+        assert_eq!(
+            (whole.rate_limit, whole.max_in_flight),
+            (Some(5), Some(100))
         );
     }
 

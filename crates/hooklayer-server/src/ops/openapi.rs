@@ -126,12 +126,19 @@ mod tests {
         let patch = &doc["components"]["schemas"]["WebhookPatch"];
         assert!(patch.get("required").is_none(), "{patch}");
         for key in ["target_url", "secret", "config"] {
-            assert!(!patch["properties"][key].to_string().contains("null"), "{key}: {patch}");
+            assert!(
+                !patch["properties"][key].to_string().contains("null"),
+                "{key}: {patch}"
+            );
         }
         let delivery = &doc["components"]["schemas"]["DeliverySettingsIn"];
         assert_eq!(delivery["additionalProperties"], false, "{delivery}");
-        assert!(delivery["properties"]["rate_limit"].to_string().contains("null"));
-        assert!(!delivery["properties"]["ordered"].to_string().contains("null"));
+        assert!(delivery["properties"]["rate_limit"]
+            .to_string()
+            .contains("null"));
+        assert!(!delivery["properties"]["ordered"]
+            .to_string()
+            .contains("null"));
     }
 
     #[test]
