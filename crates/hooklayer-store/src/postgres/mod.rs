@@ -258,7 +258,12 @@ impl Store for PgStore {
         secret_overlap_ms: i64,
         now: Timestamp,
     ) -> StoreResult<Option<(Webhook, Applied)>> {
-        changes::change(self, app, id, change, secret_overlap_ms, now).await
+        // A change that meets an exhaustion of the same webhook may be picked to break a
+        // deadlock; it then applied nothing and runs again.
+        retrying_deadlocks(|| {
+            changes::change(self, app, id, change.clone(), secret_overlap_ms, now)
+        })
+        .await
     }
     async fn webhook_changes(
         &self,
@@ -342,7 +347,7 @@ impl Store for PgStore {
         id: RequestId,
         now: Timestamp,
     ) -> StoreResult<Option<Delivery>> {
-        log::retry(self, app, webhook, id, now).await
+        retrying_deadlocks(|| log::retry(self, app, webhook, id, now)).await
     }
     async fn replay(
         &self,
@@ -352,7 +357,7 @@ impl Store for PgStore {
         scope: ReplayScope,
         now: Timestamp,
     ) -> StoreResult<u64> {
-        log::replay(self, app, webhook, since, scope, now).await
+        retrying_deadlocks(|| log::replay(self, app, webhook, since, scope, now)).await
     }
     async fn announce(&self, message: &str) -> StoreResult<()> {
         announce::announce(self, message).await
@@ -383,11 +388,27 @@ async fn back_off(error: sqlx::Error) {
 
 /// Whether `error` is PostgreSQL's `deadlock_detected`: the server aborted this transaction
 /// to break a lock cycle, and running it again is safe.
-pub(super) fn is_deadlock(error: &StoreError) -> bool {
+fn is_deadlock(error: &StoreError) -> bool {
     let StoreError::Database(sqlx::Error::Database(e)) = error else {
         return false;
     };
     e.code().as_deref() == Some("40P01")
+}
+
+/// Runs `operation` again, up to three times, while PostgreSQL aborts it to break a
+/// deadlock. Only for operations that are one transaction: an aborted one applied nothing.
+pub(super) async fn retrying_deadlocks<T, F, Fut>(mut operation: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<T>>,
+{
+    let mut retries = 0;
+    loop {
+        match operation().await {
+            Err(e) if is_deadlock(&e) && retries < 3 => retries += 1,
+            done => return done,
+        }
+    }
 }
 
 impl PgStore {

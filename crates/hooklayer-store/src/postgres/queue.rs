@@ -5,7 +5,7 @@
 //! prepared once per connection.
 
 use super::changes::line_places;
-use super::{is_deadlock, PgStore, NOTIFY_WORK};
+use super::{retrying_deadlocks, PgStore, NOTIFY_WORK};
 use crate::model::*;
 use crate::rows::{claimed, parse, stored_answer, subscribes, CLAIMED_COLUMNS};
 use crate::StoreResult;
@@ -202,13 +202,7 @@ pub(super) async fn record_attempts(s: &PgStore, records: &[AttemptRecord]) -> S
     // CONCURRENCY: an exhaustion fails every pending delivery of its webhook, rows that other
     // workers may be recording in their own batches. PostgreSQL breaks such a lock cycle by
     // aborting one transaction; nothing of it was applied, so it simply runs again.
-    let mut retries = 0;
-    loop {
-        match record_batch(s, records).await {
-            Err(e) if is_deadlock(&e) && retries < 3 => retries += 1,
-            done => return done,
-        }
-    }
+    retrying_deadlocks(|| record_batch(s, records)).await
 }
 
 async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()> {
