@@ -77,6 +77,8 @@ pub struct Launch<'a> {
     pub ca_file: &'a Path,
     /// Where the child's stderr goes; its tail is shown when something fails.
     pub log_file: PathBuf,
+    /// `HOOKLAYER_SQLITE_SYNC` when the run asks for one (else hooklayer's default, `full`).
+    pub sqlite_sync: Option<&'a str>,
 }
 
 /// What `hooklayer apps create` prints (the fields the bench uses).
@@ -159,6 +161,9 @@ impl Hooklayer {
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .kill_on_drop(true);
+        if let Some(sync) = launch.sqlite_sync {
+            cmd.env("HOOKLAYER_SQLITE_SYNC", sync);
+        }
         let child = cmd
             .spawn()
             .with_context(|| format!("starting {} serve", launch.bin.display()))?;
@@ -218,6 +223,11 @@ impl Hooklayer {
         let sampled = self.rss_max_kib.load(Ordering::Relaxed);
         let kib = hwm.max(sampled);
         (kib > 0).then_some(kib * 1024)
+    }
+
+    /// CPU time (user + system) the process has used so far, in seconds.
+    pub fn cpu_secs(&self) -> Option<f64> {
+        crate::cpu::process_cpu_secs(self.pid)
     }
 
     /// Reads the peak RSS, then kills the process and reaps it (bounded).

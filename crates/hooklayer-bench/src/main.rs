@@ -17,12 +17,14 @@
 //! - [`database`]: a fresh SQLite file or Postgres database per scenario.
 //! - [`api`]: webhooks and events through hooklayer's HTTP API.
 //! - [`publish`]: closed-loop (throughput) and open-loop (fixed rate) publishers.
+//! - [`cpu`]: CPU time of hooklayer and of its PostgreSQL backends, from `/proc`.
 //! - [`scenarios`]: the measurements and their shared context.
 //! - [`report`]: the table and the JSON file.
 
 mod api;
 mod arrivals;
 mod clock;
+mod cpu;
 mod database;
 mod events;
 mod hooklayer;
@@ -93,6 +95,28 @@ struct Args {
     /// cost on durable delivery; see docs/BENCHMARKS.md).
     #[arg(long)]
     idle_listener: bool,
+    /// Single-event publishes in flight in the `e2e-single` run.
+    #[arg(long, default_value_t = 64)]
+    single_publishers: usize,
+    /// Offered events/s of the `cpu` run, one phase per rate.
+    #[arg(long, value_delimiter = ',', default_values_t = [250, 1000])]
+    cpu_rates: Vec<u64>,
+    /// Seconds of each `cpu` phase [default: 10; quick: 3].
+    #[arg(long)]
+    cpu_secs: Option<u64>,
+    /// Webhooks of the `slow` run (each answers after 50–200 ms).
+    #[arg(long, default_value_t = 100)]
+    slow_webhooks: u32,
+    /// Offered deliveries/s of the `slow` run, all webhooks together [default: 5000; quick: 500].
+    #[arg(long)]
+    slow_rate: Option<u64>,
+    /// Seconds of the `slow` run [default: 30; quick: 3].
+    #[arg(long)]
+    slow_secs: Option<u64>,
+    /// `HOOKLAYER_SQLITE_SYNC` for every SQLite run (hooklayer's default is `full`); the table
+    /// then names the backend `sqlite (sync=normal)`.
+    #[arg(long, value_parser = ["full", "normal"])]
+    sqlite_sync: Option<String>,
     /// Upper bound, in seconds, on each publishing phase and each wait for deliveries.
     #[arg(long, default_value_t = 300)]
     drain_timeout: u64,
@@ -116,6 +140,13 @@ impl Args {
             backlog_settle_secs: if self.quick { 2 } else { 12 },
             drain_limit_secs: self.drain_timeout.max(1),
             stall_secs: 35,
+            single_publishers: self.single_publishers.max(1),
+            cpu_rates: self.cpu_rates.iter().copied().filter(|r| *r > 0).collect(),
+            cpu_secs: pick(self.cpu_secs, 10, 3).max(1),
+            slow_webhooks: self.slow_webhooks.max(1),
+            slow_rate: pick(self.slow_rate, 5000, 500).max(1),
+            slow_secs: pick(self.slow_secs, 30, 3).max(1),
+            sqlite_sync: self.sqlite_sync.clone(),
             quick: self.quick,
             idle_listener: self.idle_listener,
         }
@@ -128,16 +159,19 @@ impl Args {
                 Scenario::Raw,
                 Scenario::Ingest,
                 Scenario::E2e,
+                Scenario::E2eSingle,
                 Scenario::Fanout,
                 Scenario::Latency,
                 Scenario::Isolation,
                 Scenario::Ordered,
+                Scenario::Cpu,
+                Scenario::Slow,
                 Scenario::Backlog,
             ]
         });
         if list
             .iter()
-            .any(|s| matches!(s, Scenario::E2e | Scenario::Fanout))
+            .any(|s| matches!(s, Scenario::E2e | Scenario::E2eSingle | Scenario::Fanout))
         {
             list.push(Scenario::Raw);
         }
@@ -254,6 +288,11 @@ async fn run(args: &Args, databases: Arc<Databases>) -> Result<bool> {
         }
     }
 
+    if let Some(sync) = &args.sqlite_sync {
+        bench
+            .report
+            .rename_backend("sqlite", &format!("sqlite (sync={sync})"));
+    }
     println!("{}", bench.report.markdown());
     bench.report.write(&args.out)?;
     eprintln!("figures written to {}", args.out.display());

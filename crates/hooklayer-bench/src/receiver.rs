@@ -4,6 +4,9 @@
 //! client. A `GET` with `verification_challenge=` echoes the challenge (Layer's handshake); a
 //! `POST` answers according to the path's [`Behaviour`]. Only accepted (`204`) deliveries are
 //! recorded, as an [`Arrival`] stamped with [`crate::clock::now_ns`] once the body is read.
+//! With [`Receiver::set_answer_delay`], every accepted delivery is answered only after a delay
+//! drawn uniformly from a range (a slow real-world receiver); the arrival is still stamped when
+//! the body was read, so latency figures measure hooklayer, not the delay.
 //!
 //! The per-request work is kept small on purpose — read the body, borrow-parse two fields, push
 //! 40 bytes under a mutex — because the receiver shares the machine with hooklayer and its cost
@@ -80,6 +83,8 @@ struct Shared {
     arrivals: Mutex<Vec<Arrival>>,
     /// Accepted POSTs whose body had no parsable `event.id` (should stay 0).
     malformed: AtomicU64,
+    /// Answer delay of accepted deliveries: `min_ms << 32 | span_ms`; 0 = answer at once.
+    answer_delay: AtomicU64,
 }
 
 /// A running receiver; dropping it stops it (listener closed, connections cut).
@@ -101,6 +106,7 @@ impl Receiver {
             behaviours: std::array::from_fn(|_| AtomicU8::new(Behaviour::Accept as u8)),
             arrivals: Mutex::new(Vec::with_capacity(1 << 16)),
             malformed: AtomicU64::new(0),
+            answer_delay: AtomicU64::new(0),
         });
         let stop = CancellationToken::new();
         let accept_task = tokio::spawn(accept_loop(
@@ -133,8 +139,19 @@ impl Receiver {
         }
     }
 
-    /// Back to a clean slate between scenarios: every path accepts, nothing recorded.
+    /// Accepted deliveries are answered after a delay uniform in `min..=max` (`None`: at once).
+    pub fn set_answer_delay(&self, range: Option<(Duration, Duration)>) {
+        let packed = range.map_or(0, |(min, max)| {
+            let min_ms = min.as_millis().min(u128::from(u32::MAX)) as u64;
+            let max_ms = (max.as_millis() as u64).max(min_ms);
+            (min_ms << 32) | (max_ms - min_ms).min(u64::from(u32::MAX))
+        });
+        self.shared.answer_delay.store(packed, Ordering::Relaxed);
+    }
+
+    /// Back to a clean slate between scenarios: every path accepts at once, nothing recorded.
     pub fn reset(&self) {
+        self.set_answer_delay(None);
         for slot in &self.shared.behaviours {
             slot.store(Behaviour::Accept as u8, Ordering::Relaxed);
         }
@@ -256,7 +273,11 @@ async fn handle(
             respond(StatusCode::NO_CONTENT, Bytes::new())
         }
         Behaviour::Accept => {
-            record(&shared, hook, &body.to_bytes(), at_ns);
+            let id = record(&shared, hook, &body.to_bytes(), at_ns);
+            let delay = answer_delay(shared.answer_delay.load(Ordering::Relaxed), hook, id);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             respond(StatusCode::NO_CONTENT, Bytes::new())
         }
     })
@@ -281,7 +302,20 @@ struct MessageRef {
     sent_at_ns: u64,
 }
 
-fn record(shared: &Shared, hook: u32, body: &[u8], at_ns: u64) {
+/// The delay before answering delivery (`hook`, `id`) under the packed range `packed`: uniform
+/// over the range because v4 event ids are random; no RNG state on the hot path.
+fn answer_delay(packed: u64, hook: u32, id: Option<u128>) -> Duration {
+    if packed == 0 {
+        return Duration::ZERO;
+    }
+    let (min_ms, span_ms) = (packed >> 32, packed & u64::from(u32::MAX));
+    // Mix the hook in so one event's deliveries to many webhooks get different delays.
+    let mixed = (id.unwrap_or(0) as u64) ^ u64::from(hook).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    Duration::from_millis(min_ms + mixed.wrapping_mul(0xBF58_476D_1CE4_E5B9) % (span_ms + 1))
+}
+
+/// Records an accepted delivery; returns its event id (`None` when the body had none).
+fn record(shared: &Shared, hook: u32, body: &[u8], at_ns: u64) -> Option<u128> {
     let parsed = serde_json::from_slice::<Delivered<'_>>(body)
         .ok()
         .and_then(|d| {
@@ -292,7 +326,7 @@ fn record(shared: &Shared, hook: u32, body: &[u8], at_ns: u64) {
         });
     let Some((id, sent_ns)) = parsed else {
         shared.malformed.fetch_add(1, Ordering::Relaxed);
-        return;
+        return None;
     };
     let arrival = Arrival {
         hook,
@@ -305,6 +339,7 @@ fn record(shared: &Shared, hook: u32, body: &[u8], at_ns: u64) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(arrival);
+    Some(id.as_u128())
 }
 
 /// `/hook/<n>` → `n`, `/raw` → [`RAW_HOOK`], anything else → `None`.
@@ -332,6 +367,21 @@ mod tests {
         assert_eq!(hook_of("/raw"), Some(RAW_HOOK));
         assert_eq!(hook_of("/hook/x"), None);
         assert_eq!(hook_of("/"), None);
+    }
+
+    #[test]
+    fn answer_delays_stay_in_range_and_spread_over_it() {
+        let packed = (50 << 32) | 150;
+        let delays: Vec<u128> = (0..1000u128)
+            .map(|i| answer_delay(packed, (i % 7) as u32, Some(i * 0x1234_5678_9abc)).as_millis())
+            .collect();
+        assert!(delays.iter().all(|d| (50..=200).contains(d)));
+        let below_125 = delays.iter().filter(|d| **d < 125).count();
+        assert!(
+            (350..650).contains(&below_125),
+            "{below_125} of 1000 below the middle"
+        );
+        assert_eq!(answer_delay(0, 3, Some(42)), Duration::ZERO);
     }
 
     #[test]

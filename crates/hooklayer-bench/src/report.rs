@@ -108,6 +108,13 @@ impl Report {
         self.figures.push(figure);
     }
 
+    /// Renames a backend in every row (e.g. to tell a non-default SQLite setting apart).
+    pub fn rename_backend(&mut self, from: &str, to: &str) {
+        for figure in self.figures.iter_mut().filter(|f| f.backend == from) {
+            figure.backend = to.to_owned();
+        }
+    }
+
     pub fn detail(&mut self, scenario: &str, backend: &str, detail: Value) {
         self.details.push(serde_json::json!({
             "scenario": scenario, "backend": backend, "detail": detail,

@@ -3,10 +3,12 @@
 //! so each one's peak RSS (`VmHWM`) is its own and none inherits another's queue.
 
 mod backlog;
+mod cpu;
 mod ingest;
 mod latency;
 mod ordered;
 mod raw;
+mod slow;
 mod throughput;
 
 use std::collections::HashMap;
@@ -19,6 +21,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use crate::api::Api;
+use crate::arrivals::Tracker;
 use crate::database::{Backend, Databases, FreshDb};
 use crate::hooklayer::{self, Hooklayer, Launch};
 use crate::receiver::Receiver;
@@ -34,6 +37,8 @@ pub enum Scenario {
     Ingest,
     /// End-to-end throughput to 1 webhook.
     E2e,
+    /// End-to-end throughput to 1 webhook from single-event publishes (how most apps publish).
+    E2eSingle,
     /// End-to-end throughput with fan-out to 10 webhooks.
     Fanout,
     /// Publish→arrival latency at a fixed offered rate.
@@ -42,6 +47,10 @@ pub enum Scenario {
     Isolation,
     /// Throughput and latency of 10 ordered webhooks (one attempt at a time each).
     Ordered,
+    /// CPU time per delivery at moderate offered rates.
+    Cpu,
+    /// Many webhooks whose receivers take 50–200 ms to answer.
+    Slow,
     /// Memory with a large queue for a receiver that is down.
     Backlog,
 }
@@ -52,10 +61,13 @@ impl Scenario {
             Self::Raw => "raw",
             Self::Ingest => "ingest",
             Self::E2e => "e2e",
+            Self::E2eSingle => "e2e-single",
             Self::Fanout => "fanout",
             Self::Latency => "latency",
             Self::Isolation => "isolation",
             Self::Ordered => "ordered",
+            Self::Cpu => "cpu",
+            Self::Slow => "slow",
             Self::Backlog => "backlog",
         }
     }
@@ -85,6 +97,18 @@ pub struct Settings {
     pub drain_limit_secs: u64,
     /// Give up waiting when nothing arrived for this long (covers hooklayer's 10 s + 30 s retries).
     pub stall_secs: u64,
+    /// Concurrent single-event publishers of the `e2e-single` run.
+    pub single_publishers: usize,
+    /// Offered events/s of the `cpu` run, one phase each.
+    pub cpu_rates: Vec<u64>,
+    /// Seconds of each `cpu` phase.
+    pub cpu_secs: u64,
+    /// Webhooks, offered deliveries/s (all webhooks together) and seconds of the `slow` run.
+    pub slow_webhooks: u32,
+    pub slow_rate: u64,
+    pub slow_secs: u64,
+    /// `HOOKLAYER_SQLITE_SYNC` given to every SQLite `serve` (`None`: hooklayer's default).
+    pub sqlite_sync: Option<String>,
     pub quick: bool,
     /// One idle listener stream is open during the throughput runs.
     pub idle_listener: bool,
@@ -129,6 +153,13 @@ pub struct Instance {
     db: FreshDb,
 }
 
+impl Instance {
+    /// The `HOOKLAYER_DATABASE_URL` this instance runs on.
+    pub fn database_url(&self) -> &str {
+        &self.db.url
+    }
+}
+
 impl Bench {
     /// Starts a fresh hooklayer on `backend` for the scenario `label` (killed if this fails).
     pub async fn launch(&self, backend: &Backend, label: &str) -> Result<Instance> {
@@ -141,6 +172,7 @@ impl Bench {
             log_file: self
                 .dir
                 .join(format!("hooklayer-{label}-{}.log", backend.name())),
+            sqlite_sync: self.settings.sqlite_sync.as_deref(),
         };
         let server = Hooklayer::start(&launch, &self.http).await?;
         let app = match hooklayer::create_app(bin, &db.url).await {
@@ -149,6 +181,21 @@ impl Bench {
         };
         let api = Api::new(self.http.clone(), &server.base_url, &app);
         Ok(Instance { server, api, db })
+    }
+
+    /// Waits (bounded by the drain limit and the stall time) until every event of `ids` arrived
+    /// at every webhook of `hooks`; returns the tracker and whether all arrived.
+    pub async fn await_deliveries(&self, hooks: &[u32], ids: &[u128]) -> (Tracker, bool) {
+        let mut tracker = Tracker::new(hooks);
+        let complete = tracker
+            .wait_all(
+                &self.receiver,
+                ids,
+                self.settings.drain_limit(),
+                self.settings.stall(),
+            )
+            .await;
+        (tracker, complete)
     }
 
     /// Stops the instance and drops its database; returns its peak RSS in bytes.
@@ -185,11 +232,17 @@ impl Bench {
         let result = match scenario {
             Scenario::Raw => raw::run(self).await,
             Scenario::Ingest => ingest::run(self, backend).await,
-            Scenario::E2e => throughput::run(self, backend, 1).await,
-            Scenario::Fanout => throughput::run(self, backend, 10).await,
+            Scenario::E2e => throughput::run(self, backend, throughput::Shape::BATCHES).await,
+            Scenario::E2eSingle => {
+                let shape = throughput::Shape::single_events(self.settings.single_publishers);
+                throughput::run(self, backend, shape).await
+            }
+            Scenario::Fanout => throughput::run(self, backend, throughput::Shape::FANOUT).await,
             Scenario::Latency => latency::run_latency(self, backend).await,
             Scenario::Isolation => latency::run_isolation(self, backend).await,
             Scenario::Ordered => ordered::run(self, backend).await,
+            Scenario::Cpu => cpu::run(self, backend).await,
+            Scenario::Slow => slow::run(self, backend).await,
             Scenario::Backlog => backlog::run(self, backend).await,
         };
         if let Err(err) = result {

@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 
-use super::throughput::{publish_and_drain, Drained};
+use super::throughput::{publish_and_drain, Drained, Shape};
 use super::{loss_figure, Bench};
 use crate::database::Backend;
 use crate::report::{human, Figure};
@@ -14,13 +14,18 @@ use crate::report::{human, Figure};
 /// Ordered webhooks in the run.
 const WEBHOOKS: u32 = 10;
 
+/// Published like the fan-out run: batches of 100 from `batch_publishers`, to all 10.
+const SHAPE: Shape = Shape {
+    webhooks: WEBHOOKS,
+    ..Shape::BATCHES
+};
+
 pub async fn run(bench: &mut Bench, backend: &Backend) -> Result<()> {
     let settings = bench.settings.clone();
     let label = "ordered (10 webhooks)";
     let events = (settings.events / 10).max(100);
     let instance = bench.launch(backend, "ordered").await?;
-    let hooks: Vec<u32> = (0..WEBHOOKS).collect();
-    let urls: Vec<String> = hooks.iter().map(|&h| bench.receiver.hook_url(h)).collect();
+    let urls: Vec<String> = (0..WEBHOOKS).map(|h| bench.receiver.hook_url(h)).collect();
     instance
         .api
         .add_webhooks_with(&urls, Some(serde_json::json!({"ordered": true})))
@@ -34,7 +39,7 @@ pub async fn run(bench: &mut Bench, backend: &Backend) -> Result<()> {
         secs,
         dps,
         complete,
-    } = publish_and_drain(bench, instance, &hooks, events).await?;
+    } = publish_and_drain(bench, instance, SHAPE, events).await?;
     let p99 = outcome.latency.map_or(f64::NAN, |l| l.p99_ms);
     bench.report.push(
         Figure::new(label, backend.name(), "deliveries/s", dps, "/s")
