@@ -14,7 +14,7 @@ mod throughput;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
@@ -165,15 +165,7 @@ impl Bench {
     pub async fn launch(&self, backend: &Backend, label: &str) -> Result<Instance> {
         let bin = self.bin.as_deref().context("no hooklayer binary")?;
         let db = self.databases.fresh(backend, &self.dir, label).await?;
-        let launch = Launch {
-            bin,
-            database_url: &db.url,
-            ca_file: &self.ca_file,
-            log_file: self
-                .dir
-                .join(format!("hooklayer-{label}-{}.log", backend.name())),
-            sqlite_sync: self.settings.sqlite_sync.as_deref(),
-        };
+        let launch = self.launch_settings(bin, &db.url, backend, label);
         let server = Hooklayer::start(&launch, &self.http).await?;
         let app = match hooklayer::create_app(bin, &db.url).await {
             Ok(app) => app,
@@ -181,6 +173,60 @@ impl Bench {
         };
         let api = Api::new(self.http.clone(), &server.base_url, &app);
         Ok(Instance { server, api, db })
+    }
+
+    fn launch_settings<'a>(
+        &'a self,
+        bin: &'a std::path::Path,
+        database_url: &'a str,
+        backend: &Backend,
+        label: &str,
+    ) -> Launch<'a> {
+        Launch {
+            bin,
+            database_url,
+            ca_file: &self.ca_file,
+            log_file: self
+                .dir
+                .join(format!("hooklayer-{label}-{}.log", backend.name())),
+            sqlite_sync: self.settings.sqlite_sync.as_deref(),
+        }
+    }
+
+    /// Stops `instance`, starts `serve` again on the same database and times it from the start
+    /// until `/readyz` answers `200` (resolution ~50 ms: `/healthz` is polled first); then stops
+    /// that one too and drops the database. Returns the first process's peak RSS and the time.
+    pub async fn restart_until_ready(
+        &self,
+        instance: Instance,
+        backend: &Backend,
+        label: &str,
+    ) -> (Option<u64>, Result<Duration>) {
+        let Instance { server, db, .. } = instance;
+        let peak = server.stop().await;
+        let ready = async {
+            let bin = self.bin.as_deref().context("no hooklayer binary")?;
+            let launch = self.launch_settings(bin, &db.url, backend, &format!("{label}-restart"));
+            let started = Instant::now();
+            let server = Hooklayer::start(&launch, &self.http).await?;
+            let url = format!("{}/readyz", server.base_url);
+            loop {
+                let status = self.http.get(&url).send().await.map(|r| r.status());
+                if status.is_ok_and(|s| s == reqwest::StatusCode::OK) {
+                    break;
+                }
+                if started.elapsed() > Duration::from_secs(60) {
+                    anyhow::bail!("/readyz did not answer 200 within 60 s\n{}", server.log());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let elapsed = started.elapsed();
+            server.stop().await;
+            Ok(elapsed)
+        }
+        .await;
+        self.databases.release(db).await;
+        (peak, ready)
     }
 
     /// Waits (bounded by the drain limit and the stall time) until every event of `ids` arrived
