@@ -47,6 +47,21 @@ pub struct Outcome {
     pub latency: Option<Percentiles>,
 }
 
+impl Outcome {
+    /// Seconds from `from_ns` (the first publish) to the last first arrival (or now), and the
+    /// deliveries per second over them.
+    pub fn rate_since(&self, from_ns: u64) -> (f64, f64) {
+        let end_ns = self.last_at_ns.unwrap_or_else(crate::clock::now_ns);
+        let secs = crate::clock::secs_between(from_ns, end_ns);
+        let rate = if secs > 0.0 {
+            self.delivered as f64 / secs
+        } else {
+            0.0
+        };
+        (secs, rate)
+    }
+}
+
 /// Latency distribution in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Percentiles {

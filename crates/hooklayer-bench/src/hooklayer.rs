@@ -79,6 +79,8 @@ pub struct Launch<'a> {
     pub log_file: PathBuf,
     /// `HOOKLAYER_SQLITE_SYNC` when the run asks for one (else hooklayer's default, `full`).
     pub sqlite_sync: Option<&'a str>,
+    /// `HOOKLAYER_ROLE` (`api`, `worker`); `None`: hooklayer's default, `all`.
+    pub role: Option<&'a str>,
 }
 
 /// What `hooklayer apps create` prints (the fields the bench uses).
@@ -163,6 +165,9 @@ impl Hooklayer {
             .kill_on_drop(true);
         if let Some(sync) = launch.sqlite_sync {
             cmd.env("HOOKLAYER_SQLITE_SYNC", sync);
+        }
+        if let Some(role) = launch.role {
+            cmd.env("HOOKLAYER_ROLE", role);
         }
         let child = cmd
             .spawn()

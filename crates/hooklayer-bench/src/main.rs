@@ -166,6 +166,7 @@ impl Args {
                 Scenario::Ordered,
                 Scenario::Cpu,
                 Scenario::Slow,
+                Scenario::Scaleout,
                 Scenario::Backlog,
             ]
         });

@@ -8,6 +8,7 @@ mod ingest;
 mod latency;
 mod ordered;
 mod raw;
+mod scaleout;
 mod slow;
 mod throughput;
 
@@ -51,6 +52,8 @@ pub enum Scenario {
     Cpu,
     /// Many webhooks whose receivers take 50–200 ms to answer.
     Slow,
+    /// PostgreSQL only: 1 api + 2 worker processes against 1 `all` process.
+    Scaleout,
     /// Memory with a large queue for a receiver that is down.
     Backlog,
 }
@@ -68,6 +71,7 @@ impl Scenario {
             Self::Ordered => "ordered",
             Self::Cpu => "cpu",
             Self::Slow => "slow",
+            Self::Scaleout => "scaleout",
             Self::Backlog => "backlog",
         }
     }
@@ -163,9 +167,20 @@ impl Instance {
 impl Bench {
     /// Starts a fresh hooklayer on `backend` for the scenario `label` (killed if this fails).
     pub async fn launch(&self, backend: &Backend, label: &str) -> Result<Instance> {
+        self.launch_as(backend, label, None).await
+    }
+
+    /// As [`Bench::launch`], with `serve` in `role` (`api`, `worker`; `None`: `all`).
+    pub async fn launch_as(
+        &self,
+        backend: &Backend,
+        label: &str,
+        role: Option<&str>,
+    ) -> Result<Instance> {
         let bin = self.bin.as_deref().context("no hooklayer binary")?;
         let db = self.databases.fresh(backend, &self.dir, label).await?;
-        let launch = self.launch_settings(bin, &db.url, backend, label);
+        let mut launch = self.launch_settings(bin, &db.url, backend, label);
+        launch.role = role;
         let server = Hooklayer::start(&launch, &self.http).await?;
         let app = match hooklayer::create_app(bin, &db.url).await {
             Ok(app) => app,
@@ -190,7 +205,22 @@ impl Bench {
                 .dir
                 .join(format!("hooklayer-{label}-{}.log", backend.name())),
             sqlite_sync: self.settings.sqlite_sync.as_deref(),
+            role: None,
         }
+    }
+
+    /// One more `serve` in `role` on `instance`'s database (e.g. a worker beside an api).
+    pub async fn start_beside(
+        &self,
+        instance: &Instance,
+        backend: &Backend,
+        label: &str,
+        role: &str,
+    ) -> Result<Hooklayer> {
+        let bin = self.bin.as_deref().context("no hooklayer binary")?;
+        let mut launch = self.launch_settings(bin, instance.database_url(), backend, label);
+        launch.role = Some(role);
+        Hooklayer::start(&launch, &self.http).await
     }
 
     /// Stops `instance`, starts `serve` again on the same database and times it from the start
@@ -289,6 +319,7 @@ impl Bench {
             Scenario::Ordered => ordered::run(self, backend).await,
             Scenario::Cpu => cpu::run(self, backend).await,
             Scenario::Slow => slow::run(self, backend).await,
+            Scenario::Scaleout => scaleout::run(self, backend).await,
             Scenario::Backlog => backlog::run(self, backend).await,
         };
         if let Err(err) = result {

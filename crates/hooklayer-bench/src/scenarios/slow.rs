@@ -13,7 +13,6 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::{loss_figure, Bench};
-use crate::clock::{now_ns, secs_between};
 use crate::database::Backend;
 use crate::publish;
 use crate::report::{human, mib, Figure};
@@ -47,15 +46,7 @@ pub async fn run(bench: &mut Bench, backend: &Backend) -> Result<()> {
     let peak = bench.finish(instance).await;
     let outcome = tracker.outcome(&published.ids);
 
-    let secs = secs_between(
-        published.started_ns,
-        outcome.last_at_ns.unwrap_or_else(now_ns),
-    );
-    let delivered_rate = if secs > 0.0 {
-        outcome.delivered as f64 / secs
-    } else {
-        0.0
-    };
+    let (secs, delivered_rate) = outcome.rate_since(published.started_ns);
     let p99 = outcome.latency.map_or(f64::NAN, |l| l.p99_ms);
     let judged = offered >= 5000.0 && settings.slow_secs >= 30 && webhooks >= 100;
     let label = format!(
