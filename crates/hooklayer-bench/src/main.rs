@@ -50,8 +50,8 @@ use crate::scenarios::{Bench, Scenario, Settings};
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Scenarios to run, comma-separated [default: all]. `e2e` and `fanout` also run `raw`
-    /// (their denominator).
+    /// Scenarios to run, comma-separated [default: all]. `e2e`, `e2e-single` and `fanout` also
+    /// run `raw` (their denominator).
     #[arg(long, value_enum, value_delimiter = ',')]
     scenarios: Option<Vec<Scenario>>,
     /// Events of the throughput runs and requests of the raw run (at least 10000)
