@@ -117,6 +117,15 @@ struct Args {
     /// then names the backend `sqlite (sync=normal)`.
     #[arg(long, value_parser = ["full", "normal"])]
     sqlite_sync: Option<String>,
+    /// Apps of the state run [default: 10; full size 100].
+    #[arg(long, default_value_t = 10)]
+    state_apps: u64,
+    /// Webhooks per app of the state run [default: 10; full size 100].
+    #[arg(long, default_value_t = 10)]
+    state_webhooks_per_app: u64,
+    /// Deliveries queued in the state run [default: 10000; full size 1000000].
+    #[arg(long, default_value_t = 10_000)]
+    state_deliveries: u64,
     /// Upper bound, in seconds, on each publishing phase and each wait for deliveries.
     #[arg(long, default_value_t = 300)]
     drain_timeout: u64,
@@ -149,6 +158,9 @@ impl Args {
             sqlite_sync: self.sqlite_sync.clone(),
             quick: self.quick,
             idle_listener: self.idle_listener,
+            state_apps: self.state_apps,
+            state_webhooks_per_app: self.state_webhooks_per_app,
+            state_deliveries: self.state_deliveries,
         }
     }
 
@@ -168,6 +180,7 @@ impl Args {
                 Scenario::Slow,
                 Scenario::Scaleout,
                 Scenario::Backlog,
+                Scenario::State,
             ]
         });
         if list

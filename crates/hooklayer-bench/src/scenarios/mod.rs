@@ -10,6 +10,7 @@ mod ordered;
 mod raw;
 mod scaleout;
 mod slow;
+mod state;
 mod throughput;
 
 use std::collections::HashMap;
@@ -56,6 +57,8 @@ pub enum Scenario {
     Scaleout,
     /// Memory with a large queue for a receiver that is down.
     Backlog,
+    /// Restart, memory and latency with many webhooks and a large pending backlog.
+    State,
 }
 
 impl Scenario {
@@ -73,6 +76,7 @@ impl Scenario {
             Self::Slow => "slow",
             Self::Scaleout => "scaleout",
             Self::Backlog => "backlog",
+            Self::State => "state",
         }
     }
 }
@@ -116,6 +120,10 @@ pub struct Settings {
     pub quick: bool,
     /// One idle listener stream is open during the throughput runs.
     pub idle_listener: bool,
+    /// Apps, webhooks per app and queued deliveries of the state run.
+    pub state_apps: u64,
+    pub state_webhooks_per_app: u64,
+    pub state_deliveries: u64,
 }
 
 impl Settings {
@@ -321,6 +329,7 @@ impl Bench {
             Scenario::Slow => slow::run(self, backend).await,
             Scenario::Scaleout => scaleout::run(self, backend).await,
             Scenario::Backlog => backlog::run(self, backend).await,
+            Scenario::State => state::run(self, backend).await,
         };
         if let Err(err) = result {
             let backend_name = if scenario == Scenario::Raw {
