@@ -125,7 +125,7 @@ pub async fn run(bench: &mut Bench, backend: &Backend) -> Result<()> {
 
     let label = format!(
         "state ({} webhooks / {} apps, {} queued)",
-        human((apps * per_app) as f64),
+        apps * per_app,
         apps,
         human(queued as f64)
     );
