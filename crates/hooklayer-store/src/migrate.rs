@@ -18,6 +18,10 @@ pub const SQLITE: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/sqlite/0002_webhook_changes.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/sqlite/0003_ui_sessions.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -29,6 +33,10 @@ pub const POSTGRES: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("../migrations/postgres/0002_webhook_changes.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/postgres/0003_ui_sessions.sql"),
     },
 ];
 

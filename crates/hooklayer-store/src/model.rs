@@ -249,3 +249,16 @@ pub struct QueueDepth {
     /// Pending deliveries of ordered webhooks behind the head of their line.
     pub in_line: u64,
 }
+
+/// A dashboard session (SPEC §13). The cookie holds a random id; the store keeps its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UiSession {
+    /// SHA-256 (hex) of the id in the cookie.
+    pub id_hash: String,
+    /// The app signed in to, or `None` for the admin.
+    pub app: Option<AppId>,
+    /// The CSRF token every form of this session carries.
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
