@@ -100,9 +100,13 @@ impl App {
             stop.cancel();
         });
         let serve_stop = token.clone();
-        let serve = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { serve_stop.cancelled().await })
-            .into_future();
+        // The peer address feeds the dashboard's sign-in throttle.
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { serve_stop.cancelled().await })
+        .into_future();
         // Graceful shutdown waits for open connections; a client that never finishes its
         // request must not hold the process past the shutdown budget.
         let linger = async {

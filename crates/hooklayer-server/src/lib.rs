@@ -10,6 +10,7 @@
 //! - [`routes`]: the routes of a process, assembled from the surfaces below.
 //! - [`api`]: admin, webhooks and events routes, errors, auth; [`deliveries`]: the delivery
 //!   log; [`ops`]: health, readiness, metrics, OpenAPI.
+//! - [`ui`]: the dashboard at `/ui/`.
 //! - [`service`]: the application layer the surfaces call (register, activate, retry, …).
 //! - [`worker`]: delivery (claim → send → record), verification, retention.
 //! - [`outbound`]: the one HTTP client that talks to targets (SSRF guard, TLS, timeouts).
@@ -34,5 +35,6 @@ pub mod service;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod ui;
 pub mod verify_cli;
 pub mod worker;

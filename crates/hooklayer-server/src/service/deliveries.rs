@@ -76,3 +76,14 @@ pub async fn replay(
     tracing::info!(app.id = %w.app, webhook.id = %w.id, queued, "deliveries replayed");
     Ok(queued)
 }
+
+/// How many deliveries [`replay`] would queue now, so a person can see it before confirming.
+pub async fn replay_count(
+    state: &AppState,
+    w: &Webhook,
+    since: Timestamp,
+    scope: ReplayScope,
+) -> Result<u64, ServiceError> {
+    require_active(w)?;
+    Ok(state.store.replay_count(w.app, w.id, since, scope).await?)
+}

@@ -1,0 +1,32 @@
+//! The dashboard's only two assets, compiled into the binary: a stylesheet and a small script
+//! (live refresh of the parts of a page marked `data-refresh`). `no-cache`: the browser
+//! revalidates, so a new release's assets are picked up at once.
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+const CSS: &str = include_str!("assets/app.css");
+const JS: &str = include_str!("assets/app.js");
+/// Where pages link the stylesheet.
+pub const CSS_PATH: &str = "/ui/assets/app.css";
+/// Where pages load the script.
+pub const JS_PATH: &str = "/ui/assets/app.js";
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn css() -> Response {
+    asset("text/css; charset=utf-8", CSS)
+}
+
+pub async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", JS)
+}
