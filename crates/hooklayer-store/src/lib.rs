@@ -291,6 +291,18 @@ pub trait Store: Send + Sync + 'static {
         status: DeliveryStatus,
         cap: u32,
     ) -> StoreResult<u64>;
+    /// Adds attempts to the per-minute statistics (one row per webhook and minute).
+    async fn add_stats(&self, deltas: &[StatDelta]) -> StoreResult<()>;
+    /// Per-minute statistics from `from_minute` on, oldest first: of one webhook, or summed
+    /// over every webhook of the app.
+    async fn stats(
+        &self,
+        app: AppId,
+        webhook: Option<WebhookId>,
+        from_minute: i64,
+    ) -> StoreResult<Vec<StatRow>>;
+    /// Deletes statistics of minutes before `before_minute`; returns rows deleted.
+    async fn purge_stats(&self, before_minute: i64) -> StoreResult<u64>;
     // ---- listener streams (SPEC §14) ---------------------------------------------------
     /// Tells every process sharing the database, this one included (PostgreSQL `NOTIFY
     /// hooklayer_listen`); a no-op on backends where every writer is in this process.

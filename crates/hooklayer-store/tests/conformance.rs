@@ -24,6 +24,8 @@ mod purge;
 mod sessions;
 #[path = "conformance/shaping.rs"]
 mod shaping;
+#[path = "conformance/stats.rs"]
+mod stats;
 #[path = "conformance/upgrade.rs"]
 mod upgrade;
 #[path = "conformance/verification.rs"]

@@ -19,6 +19,7 @@ mod log;
 mod queue;
 mod sessions;
 mod shaped;
+mod stats;
 mod webhooks;
 
 use crate::migrate::{self, Migration};
@@ -239,6 +240,21 @@ impl Store for PgStore {
         cap: u32,
     ) -> StoreResult<u64> {
         counts::count_in_status(self, webhook, status, cap).await
+    }
+
+    async fn add_stats(&self, deltas: &[StatDelta]) -> StoreResult<()> {
+        stats::add(self, deltas).await
+    }
+    async fn stats(
+        &self,
+        app: AppId,
+        webhook: Option<WebhookId>,
+        from_minute: i64,
+    ) -> StoreResult<Vec<StatRow>> {
+        stats::list(self, app, webhook, from_minute).await
+    }
+    async fn purge_stats(&self, before_minute: i64) -> StoreResult<u64> {
+        stats::purge(self, before_minute).await
     }
 
     async fn create_session(&self, session: &UiSession) -> StoreResult<()> {
