@@ -3,12 +3,11 @@
 //! system view with the queue depth.
 
 use super::error::UiError;
-use super::layout::{csrf_field, page, time, with_status};
+use super::layout::{csrf_field, page, time};
 use super::session::{Session, Write};
 use crate::service::{self, apps::parse_app_name};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
@@ -160,8 +159,7 @@ pub async fn create(
     let name = match parse_app_name(name.as_ref()) {
         Ok(name) => name,
         Err(e) => {
-            let page = apps_page(&state, &session, Some(&e.message)).await?;
-            return Ok(with_status(page, StatusCode::UNPROCESSABLE_ENTITY));
+            return apps_page(&state, &session, Some(&e.message)).await;
         }
     };
     let new = service::apps::create(state.store.as_ref(), name).await?;

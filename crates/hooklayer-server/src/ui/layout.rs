@@ -16,6 +16,7 @@ fn shell(title: &str, header: Markup, body: Markup) -> Response {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " · hooklayer" }
                     link rel="stylesheet" href=(super::assets::CSS_PATH);
+                    link rel="icon" href=(super::assets::ICON_PATH) type="image/svg+xml";
                     script src=(super::assets::JS_PATH) defer {}
                 }
                 body {
@@ -28,12 +29,6 @@ fn shell(title: &str, header: Markup, body: Markup) -> Response {
         .into_string(),
     )
     .into_response()
-}
-
-/// `response` with another status.
-pub fn with_status(mut response: Response, status: axum::http::StatusCode) -> Response {
-    *response.status_mut() = status;
-    response
 }
 
 /// A page without navigation (sign-in, errors).

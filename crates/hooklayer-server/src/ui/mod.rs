@@ -11,6 +11,11 @@
 //! - [`layout`], [`assets`], [`error`], [`form`]: the shell, the stylesheet and script, the
 //!   error pages, form parsing.
 //!
+//! A form sent back with an error next to a field (sign-in, registration, a new app's name)
+//! is answered `200`, like any page: a 4xx there would be reported as an error in the
+//! browser's console although nothing went wrong on the page. Refusals (403, 404, 429) keep
+//! their status.
+//!
 //! Every response carries `Content-Security-Policy: default-src 'self'; frame-ancestors
 //! 'none'` (plus `form-action 'self'; base-uri 'none'`), `no-store`, `nosniff` and a
 //! same-origin referrer policy, so no page can be framed, cached on a shared machine, or
@@ -18,6 +23,7 @@
 
 pub mod apps;
 pub mod assets;
+pub mod charts;
 pub mod deliveries;
 pub mod error;
 pub mod form;
@@ -52,6 +58,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/signout", post(signin::sign_out))
         .route("/ui/assets/app.css", get(assets::css))
         .route("/ui/assets/app.js", get(assets::js))
+        .route(assets::ICON_PATH, get(assets::icon))
         .route("/ui/apps", get(apps::list).post(apps::create))
         .route("/ui/system", get(apps::system))
         .route("/ui/apps/{app}", get(webhooks::list))

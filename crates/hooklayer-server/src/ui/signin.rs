@@ -3,12 +3,12 @@
 
 use super::error::UiError;
 use super::form::Form;
-use super::layout::{bare_page, with_status};
+use super::layout::bare_page;
 use super::session::{self, check_origin, Write};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, Extensions, HeaderMap, StatusCode};
+use axum::http::{header, Extensions, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -79,8 +79,9 @@ pub async fn sign_in(
     let Some(who) = session::who_is(&state, form.get("token").unwrap_or("")).await? else {
         state.sign_in_throttle.failed(ip);
         tracing::warn!(client.ip = %ip, "dashboard sign-in with an unknown token");
-        let page = sign_in_page(Some("That token is not valid. Check it and try again."));
-        return Ok(with_status(page, StatusCode::UNAUTHORIZED));
+        return Ok(sign_in_page(Some(
+            "That token is not valid. Check it and try again.",
+        )));
     };
     let cookie = session::start(&state, who).await?;
     tracing::info!(app.id = ?who, "dashboard sign-in");

@@ -3,14 +3,14 @@
 //! actions (activate, deactivate, delete after confirmation) and its delivery log.
 
 use super::apps::{count_text, open_app, COUNT_CAP};
+use super::charts::{self, Window};
 use super::error::UiError;
-use super::layout::{badge, csrf_field, page, time, with_status};
+use super::layout::{badge, csrf_field, page, time};
 use super::session::{Session, Write};
 use super::{deliveries, register};
 use crate::service;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hooklayer_core::ids::AppId;
 use hooklayer_core::webhook::Webhook;
@@ -40,9 +40,11 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     session: Session,
     Path(app): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, UiError> {
     let app = open_app(&state, &session, &app).await?;
-    list_page(&state, &session, &app, &register::Draft::default()).await
+    let window = Window::from_query(query.as_deref());
+    list_page(&state, &session, &app, &register::Draft::default(), window).await
 }
 
 /// The list page, with a registration form holding `draft` (and its error, if any).
@@ -51,6 +53,7 @@ pub async fn list_page(
     session: &Session,
     app: &App,
     draft: &register::Draft,
+    window: Window,
 ) -> Result<Response, UiError> {
     let hooks = service::webhooks::list(state, app.id).await?;
     let mut rows = Vec::with_capacity(hooks.len());
@@ -63,8 +66,14 @@ pub async fn list_page(
             .store
             .count_in_status(w.id, DeliveryStatus::Failed, COUNT_CAP)
             .await?;
-        rows.push((w, pending, failed));
+        let rate = charts::success_rate_24h(state, app.id, w.id).await?;
+        rows.push((w, pending, failed, rate));
     }
+    let charts = if hooks.is_empty() {
+        html! {}
+    } else {
+        charts::section(state, app.id, None, &app_path(app.id), window).await?
+    };
     Ok(page(
         session,
         &app.name,
@@ -80,9 +89,9 @@ pub async fn list_page(
             } @else {
                 div.table-wrap #webhooks data-refresh {
                     table {
-                        thead { tr { th { "Target" } th { "Status" } th.wide-only { "Events" } th { "Pending" } th { "Failed" } } }
+                        thead { tr { th { "Target" } th { "Status" } th.wide-only { "Events" } th { "Pending" } th { "Failed" } th { "Success, 24 h" } } }
                         tbody {
-                            @for (w, pending, failed) in &rows {
+                            @for (w, pending, failed, rate) in &rows {
                                 tr {
                                     td { a href=(webhook_path(w)) { (w.target_url.as_str()) } }
                                     td { (badge(w.status.as_str()))
@@ -90,12 +99,14 @@ pub async fn list_page(
                                     td.wide-only { (w.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")) }
                                     td { (count_text(*pending)) }
                                     td { (count_text(*failed)) }
+                                    td { @if let Some(rate) = rate { (format!("{rate:.1} %")) } @else { "—" } }
                                 }
                             }
                         }
                     }
                 }
             }
+            (charts)
             h2 #register { "Register a webhook" }
             div.card { (register::form(session, app.id, draft)) }
         },
@@ -126,8 +137,7 @@ pub async fn register(
         }
         Err(service::ServiceError::Property(e)) => {
             draft.error = Some(e);
-            let page = list_page(&state, &session, &app, &draft).await?;
-            Ok(with_status(page, StatusCode::UNPROCESSABLE_ENTITY))
+            list_page(&state, &session, &app, &draft, Window::Hour).await
         }
         Err(e) => Err(e.into()),
     }
@@ -146,6 +156,8 @@ pub async fn show(
         .is_some_and(|q| q.contains("short_secret=1"));
     let log = deliveries::log_section(&state, &w, query.as_deref()).await?;
     let here = webhook_path(&w);
+    let window = Window::from_query(query.as_deref());
+    let charts = charts::section(&state, w.app, Some(w.id), &here, window).await?;
     Ok(page(
         &session,
         "Webhook",
@@ -180,6 +192,7 @@ pub async fn show(
                 (action_button(&session, &w, "deactivate", "Deactivate", "secondary"))
                 a href=(format!("{here}/delete")) { "Delete…" }
             }
+            (charts)
             (log)
             (deliveries::replay_form(&session, &w))
         },

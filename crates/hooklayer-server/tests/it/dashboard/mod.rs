@@ -7,6 +7,7 @@
 //!   (errors next to the field), deactivate, delete, retry, replay with its count; and that no
 //!   token appears in a page or a URL.
 
+mod browser;
 mod pages;
 mod security;
 
