@@ -223,6 +223,13 @@ fn latency_svg(slots: &[Slot], window: Window) -> String {
                 points.join(" ")
             );
         }
+        // A dot per point, so a lone minute with traffic is visible too.
+        for (x, y) in points.iter().filter_map(|p| p.split_once(',')) {
+            let _ = write!(
+                svg,
+                r#"<circle class="{class}-dot" cx="{x}" cy="{y}" r="2.5"/>"#
+            );
+        }
     }
     let mut all = Slot::default();
     for s in slots {

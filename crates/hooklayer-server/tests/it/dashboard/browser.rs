@@ -101,6 +101,15 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
         }
         b.wait_for_text("#log .badge-succeeded", "succeeded").await;
         b.screenshot(&shots, &format!("webhook-{size}")).await;
+        b.wait_for_text("#charts", "3 succeeded").await;
+        b.client
+            .execute(
+                "document.getElementById('charts-title').scrollIntoView();",
+                vec![],
+            )
+            .await
+            .expect("scroll");
+        b.screenshot(&shots, &format!("charts-{size}")).await;
 
         // A failing receiver: the delivery fails, the webhook is deactivated (retry schedule
         // of the tests: 50 ms, 100 ms).
