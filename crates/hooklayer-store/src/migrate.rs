@@ -29,6 +29,10 @@ pub const SQLITE: &[Migration] = &[
         version: 4,
         sql: include_str!("../migrations/sqlite/0004_delivery_stats.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/sqlite/0005_deliveries_open.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -48,6 +52,10 @@ pub const POSTGRES: &[Migration] = &[
     Migration {
         version: 4,
         sql: include_str!("../migrations/postgres/0004_delivery_stats.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/postgres/0005_deliveries_open.sql"),
     },
 ];
 

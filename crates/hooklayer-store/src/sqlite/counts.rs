@@ -37,14 +37,23 @@ pub(super) async fn count_in_status(
     status: DeliveryStatus,
     cap: u32,
 ) -> StoreResult<u64> {
-    let n: i64 = sqlx::query_scalar(
+    // The status is written into the statement (it comes from the enum) and the index's
+    // condition repeated, so both planners see that `deliveries_open` answers pending and
+    // failed counts; succeeded ones walk the webhook's log, up to the cap.
+    let open_only = if status == DeliveryStatus::Succeeded {
+        ""
+    } else {
+        " AND status <> 'succeeded'"
+    };
+    let sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries
-         WHERE webhook_id = ? AND status = ? LIMIT ?) AS capped",
-    )
-    .bind(webhook.to_string())
-    .bind(status.as_str())
-    .bind(i64::from(cap))
-    .fetch_one(&s.reader)
-    .await?;
+         WHERE webhook_id = ? AND status = '{}'{open_only} LIMIT ?) AS capped",
+        status.as_str()
+    );
+    let n: i64 = sqlx::query_scalar(&sql)
+        .bind(webhook.to_string())
+        .bind(i64::from(cap))
+        .fetch_one(&s.reader)
+        .await?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
