@@ -186,7 +186,7 @@ impl RawSettings {
             Some(path) => Self::from_file(path)?,
             None => Self::default(),
         };
-        let pairs: [(&'static str, &Option<String>); 19] = [
+        let pairs: [(&'static str, &Option<String>); 20] = [
             ("listen", &args.listen),
             ("database_url", &args.database_url),
             ("public_url", &args.public_url),
