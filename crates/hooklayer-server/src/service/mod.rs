@@ -7,6 +7,7 @@
 //! for the API, a message next to the field for the dashboard).
 
 pub mod apps;
+pub mod changes;
 pub mod deliveries;
 pub mod error;
 pub mod tokens;
