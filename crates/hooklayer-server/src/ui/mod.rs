@@ -7,7 +7,8 @@
 //! - [`session`]: sign-in, the session cookie, CSRF and `Origin` checks; [`throttle`]: failed
 //!   sign-ins per address.
 //! - [`signin`]: the sign-in and sign-out routes; [`apps`]: the operator's pages;
-//!   [`webhooks`]: an app's webhooks; [`deliveries`]: a webhook's log, retry and replay.
+//!   [`webhooks`]: an app's webhooks; [`settings`]: a webhook's changes, secret rotation and
+//!   change history; [`deliveries`]: a webhook's log, retry and replay.
 //! - [`layout`], [`assets`], [`error`], [`form`]: the shell, the stylesheet and script, the
 //!   error pages, form parsing.
 //!
@@ -30,6 +31,7 @@ pub mod form;
 pub mod layout;
 pub mod register;
 pub mod session;
+pub mod settings;
 pub mod signin;
 pub mod throttle;
 pub mod webhooks;
@@ -66,6 +68,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/apps/{app}/webhooks", post(webhooks::register))
         .route(wh, get(webhooks::show).post(webhooks::act))
         .route(&format!("{wh}/delete"), get(webhooks::confirm_delete))
+        .route(&format!("{wh}/settings"), post(settings::change))
+        .route(&format!("{wh}/secret"), post(settings::rotate))
         .route(
             &format!("{wh}/deliveries/{{request_id}}"),
             get(deliveries::show),

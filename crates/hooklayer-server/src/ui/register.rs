@@ -65,7 +65,8 @@ impl Draft {
         Ok(body)
     }
 
-    fn error_for(&self, field: &str) -> Option<&str> {
+    /// The message of the error to show next to `field`, if it is that field's.
+    pub(super) fn error_for(&self, field: &str) -> Option<&str> {
         self.error
             .as_ref()
             .filter(|e| e.property == field)
@@ -74,7 +75,7 @@ impl Draft {
 }
 
 /// The error paragraph of a field, if it has one.
-fn field_error(draft: &Draft, field: &str) -> Markup {
+pub(super) fn field_error(draft: &Draft, field: &str) -> Markup {
     html! {
         @if let Some(message) = draft.error_for(field) {
             span.error id=(format!("{field}-error")) role="alert" { (message) }
@@ -82,10 +83,26 @@ fn field_error(draft: &Draft, field: &str) -> Markup {
     }
 }
 
-fn described_by(draft: &Draft, field: &str, hint: Option<&str>) -> Option<String> {
+/// The `aria-describedby` of a field: its hint and its error, when it has them.
+pub(super) fn described_by(draft: &Draft, field: &str, hint: Option<&str>) -> Option<String> {
     let error = draft.error_for(field).map(|_| format!("{field}-error"));
     let parts: Vec<String> = hint.map(str::to_owned).into_iter().chain(error).collect();
     (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The event checkboxes, those of `draft` checked (registration and the settings form).
+pub(super) fn events_fieldset(draft: &Draft) -> Markup {
+    html! {
+        fieldset aria-describedby=[described_by(draft, "events", None)] {
+            legend { "Events" }
+            @for event in EventType::ALL {
+                label { input type="checkbox" name="events" value=(event.as_str())
+                    checked[draft.events.iter().any(|e| e == event.as_str())];
+                    (event.as_str()) }
+            }
+            (field_error(draft, "events"))
+        }
+    }
 }
 
 /// The registration form of `app`.
@@ -104,15 +121,7 @@ pub fn form(session: &Session, app: AppId, draft: &Draft) -> Markup {
                     aria-invalid=[draft.error_for("target_url").map(|_| "true")]
                     aria-describedby=[described_by(draft, "target_url", None)];
                 (field_error(draft, "target_url")) }
-            fieldset aria-describedby=[described_by(draft, "events", None)] {
-                legend { "Events" }
-                @for event in EventType::ALL {
-                    label { input type="checkbox" name="events" value=(event.as_str())
-                        checked[draft.events.iter().any(|e| e == event.as_str())];
-                        (event.as_str()) }
-                }
-                (field_error(draft, "events"))
-            }
+            (events_fieldset(draft))
             label for="secret" { "Secret"
                 input #secret type="password" name="secret" autocomplete="new-password" maxlength="512"
                     aria-invalid=[draft.error_for("secret").map(|_| "true")]

@@ -1,12 +1,14 @@
 //! An app's webhooks: the list with status, reason, target, events and counts; registration
 //! (errors next to the field, in the API's words); a webhook's page with its settings, its
-//! actions (activate, deactivate, delete after confirmation) and its delivery log.
+//! actions (activate, deactivate, delete after confirmation), the forms that change it
+//! ([`super::settings`]) and its delivery log.
 
 use super::apps::{count_text, open_app, COUNT_CAP};
 use super::charts::{self, Window};
 use super::error::UiError;
 use super::layout::{badge, csrf_field, page, time};
 use super::session::{Session, Write};
+use super::settings::{self, SettingsDraft};
 use super::{deliveries, register};
 use crate::service;
 use crate::state::AppState;
@@ -151,19 +153,32 @@ pub async fn show(
     RawQuery(query): RawQuery,
 ) -> Result<Response, UiError> {
     let (app, w) = open_webhook(&state, &session, &app, &webhook).await?;
-    let short_secret = query
-        .as_deref()
-        .is_some_and(|q| q.contains("short_secret=1"));
-    let log = deliveries::log_section(&state, &w, query.as_deref()).await?;
-    let here = webhook_path(&w);
-    let window = Window::from_query(query.as_deref());
-    let charts = charts::section(&state, w.app, Some(w.id), &here, window).await?;
+    let draft = SettingsDraft::current(&w);
+    show_page(&state, &session, &app, &w, query.as_deref(), &draft).await
+}
+
+/// A webhook's page, its settings form holding `draft` (and its error, if any).
+pub async fn show_page(
+    state: &AppState,
+    session: &Session,
+    app: &App,
+    w: &Webhook,
+    query: Option<&str>,
+    draft: &SettingsDraft,
+) -> Result<Response, UiError> {
+    let short_secret = query.is_some_and(|q| q.contains("short_secret=1"));
+    let log = deliveries::log_section(state, w, query).await?;
+    let here = webhook_path(w);
+    let window = Window::from_query(query);
+    let charts = charts::section(state, w.app, Some(w.id), &here, window).await?;
+    let history = service::changes::history(state, w).await?;
     Ok(page(
-        &session,
+        session,
         "Webhook",
         html! {
             p { a href=(format!("/ui/apps/{}", app.id)) { "← Webhooks of " (app.name) } }
             h1 { (w.target_url.as_str()) }
+            (settings::notice(state, query))
             @if short_secret {
                 div.card.alert role="status" { p.warning { "This webhook's secret is shorter than 16 characters. A short secret can be guessed, and whoever guesses it can forge deliveries. Prefer a long random secret." } }
             }
@@ -182,19 +197,21 @@ pub async fn show(
                         dt { "Events" } dd { (w.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")) }
                         dt { "Version" } dd { (w.version.as_str()) }
                         dt { "Config" } dd { code { (serde_json::Value::Object(w.config.clone())) } }
+                        dt { "Delivery" } dd { (delivery_text(state, w)) }
                         dt { "Created" } dd { (time(w.created_at)) }
                     }
                 }
             }
             h2 { "Actions" }
             div {
-                (action_button(&session, &w, "activate", "Activate", ""))
-                (action_button(&session, &w, "deactivate", "Deactivate", "secondary"))
+                (action_button(session, w, "activate", "Activate", ""))
+                (action_button(session, w, "deactivate", "Deactivate", "secondary"))
                 a href=(format!("{here}/delete")) { "Delete…" }
             }
             (charts)
             (log)
-            (deliveries::replay_form(&session, &w))
+            (deliveries::replay_form(session, w))
+            (settings::section(state, session, w, draft, &history))
         },
     ))
 }
@@ -217,6 +234,23 @@ pub async fn act(
         _ => return Err(UiError::bad_request("Unknown action.")),
     };
     Ok(Redirect::to(&to).into_response())
+}
+
+/// The delivery settings in words: the rate limit, the in-flight cap, the order.
+fn delivery_text(state: &AppState, w: &Webhook) -> String {
+    let d = &w.delivery;
+    let rate = d.rate_limit.map_or("no rate limit".to_owned(), |r| {
+        format!("at most {r} attempts per second")
+    });
+    let cap = d.max_in_flight.map_or(
+        format!(
+            "{} at once per process (default)",
+            state.config.max_in_flight_per_webhook
+        ),
+        |n| format!("{n} at once"),
+    );
+    let order = if d.ordered { "ordered" } else { "unordered" };
+    format!("{rate}; {cap}; {order}")
 }
 
 /// The form of one action button on a webhook.

@@ -1,9 +1,9 @@
 //! The dashboard in a real headless Chromium, at 1280×800 and 390×844: sign in with a wrong
 //! token, an app token and the admin token; register a webhook against the HTTPS receiver and
 //! watch it turn active without reloading; publish and watch the log fill; open a failed
-//! delivery and retry it; replay; deactivate; delete; sign out; every control reachable by
-//! keyboard; no console error. Screenshots go to `target/screenshots/` (the best are in
-//! `docs/img/`).
+//! delivery and retry it; replay; rotate the secret; deactivate; delete; sign out; every
+//! control reachable by keyboard; no console error. Screenshots go to `target/screenshots/`
+//! (the best are in `docs/img/`).
 
 use crate::delivery_log::event;
 use crate::support::app::{started, ADMIN_TOKEN};
@@ -143,6 +143,15 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
             .expect("select");
         b.click("form[action$='/replay'] button").await;
         b.wait_for_text("main", "deliveries queued again").await;
+
+        // Rotate the secret to a short one: rotated, with the warning and a history entry.
+        b.client.goto(&page).await.expect("webhook page");
+        b.type_into("#secret", "too-short").await;
+        b.click("form[action$='/secret'] button").await;
+        b.wait_for_text("main", "Secret rotated.").await;
+        b.wait_for_text("main .warning", "shorter than 16 characters")
+            .await;
+        b.wait_for_text("#changes", "secret").await;
 
         // Deactivate, then delete after the confirmation page.
         b.client.goto(&page).await.expect("webhook page");

@@ -6,10 +6,13 @@
 //! - `pages`: what the operator and an app's owner can do: create apps and tokens, register
 //!   (errors next to the field), deactivate, delete, retry, replay with its count; and that no
 //!   token appears in a page or a URL.
+//! - `settings`: a webhook's changes (target, events, config, delivery settings), secret
+//!   rotation with its warning and overlap window, and the change history, as `PATCH` does.
 
 mod browser;
 mod pages;
 mod security;
+mod settings;
 
 use crate::support::app::{plain_http_client, TestApp};
 
