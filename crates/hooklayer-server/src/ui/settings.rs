@@ -203,9 +203,9 @@ pub fn section(
                             aria-invalid=[d.error_for("delivery.rate_limit").map(|_| "true")]
                             aria-describedby=[described_by(d, "delivery.rate_limit", None)];
                         (field_error(d, "delivery.rate_limit")) }
-                    label for="max_in_flight" { "Most attempts at once, across every process"
+                    label for="max_in_flight" { "Most attempts at once, across every process (empty: " (default_cap) " per process, the default)"
                         input #max_in_flight type="number" name="max_in_flight" value=(draft.max_in_flight)
-                            placeholder=(format!("{default_cap} per process (default)"))
+                            placeholder=(default_cap)
                             min=(MAX_IN_FLIGHT.start()) max=(MAX_IN_FLIGHT.end()) step="1"
                             aria-invalid=[d.error_for("delivery.max_in_flight").map(|_| "true")]
                             aria-describedby=[described_by(d, "delivery.max_in_flight", None)];

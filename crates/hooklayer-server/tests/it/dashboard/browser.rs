@@ -152,6 +152,14 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
         b.wait_for_text("main .warning", "shorter than 16 characters")
             .await;
         b.wait_for_text("#changes", "secret").await;
+        b.client
+            .execute(
+                "document.getElementById('change').scrollIntoView();",
+                vec![],
+            )
+            .await
+            .expect("scroll");
+        b.screenshot(&shots, &format!("settings-{size}")).await;
 
         // Deactivate, then delete after the confirmation page.
         b.client.goto(&page).await.expect("webhook page");
