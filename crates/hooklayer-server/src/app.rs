@@ -6,7 +6,7 @@
 use crate::config::{Config, ConfigError};
 use crate::outbound::{OutboundClient, OutboundConfig};
 use crate::state::AppState;
-use crate::{api, ops, worker};
+use crate::worker;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,18 +74,8 @@ impl App {
             ));
             workers.spawn(worker::retention::run(self.state.clone(), token.clone()));
         }
-        let router = if role.runs_api() {
-            api::router(self.state.clone())
-        } else {
-            // A worker serves only the ops routes, with the same Layer errors for the rest.
-            ops::router()
-                .fallback(|| async { api::error::ApiError::invalid_endpoint() })
-                .method_not_allowed_fallback(|| async {
-                    api::error::ApiError::method_not_allowed()
-                })
-                .with_state(self.state.clone())
-        }
-        .layer(axum::middleware::from_fn(crate::telemetry::trace_request));
+        let router = crate::routes::router(self.state.clone())
+            .layer(axum::middleware::from_fn(crate::telemetry::trace_request));
         let relay = role
             .runs_api()
             .then(|| self.state.listeners.take_relay())
@@ -110,9 +100,13 @@ impl App {
             stop.cancel();
         });
         let serve_stop = token.clone();
-        let serve = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { serve_stop.cancelled().await })
-            .into_future();
+        // The peer address feeds the dashboard's sign-in throttle.
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { serve_stop.cancelled().await })
+        .into_future();
         // Graceful shutdown waits for open connections; a client that never finishes its
         // request must not hold the process past the shutdown budget.
         let linger = async {

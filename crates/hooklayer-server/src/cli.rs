@@ -4,9 +4,10 @@
 //! reads the same settings (flag, env, file) and talks to the same database as `serve`, so it
 //! works while the server runs.
 
-use crate::api::admin::{create_app_record, create_token_record, parse_app_name, AppOut};
+use crate::api::admin::{AppOut, CreatedApp, CreatedToken};
 use crate::app::{open_store, App};
 use crate::config::{Config, ConfigError};
+use crate::service::apps::{self, parse_app_name};
 use crate::settings::{RawSettings, SettingArgs};
 use clap::{Parser, Subcommand};
 use hooklayer_core::ids::AppId;
@@ -114,9 +115,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let name = parse_app_name(Some(&Value::String(name)))
                 .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
             let store = open_store(&config).await?;
-            let created = create_app_record(store.as_ref(), name)
+            let created = apps::create(store.as_ref(), name)
                 .await
                 .map_err(anyhow::Error::from)?;
+            let created = CreatedApp::from(created);
             print_json(&created)
         }
         Command::Apps(AppsCommand::List) => {
@@ -132,11 +134,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--app: {app:?} is not a UUID"))?;
             let store = open_store(&config).await?;
-            match create_token_record(store.as_ref(), app)
+            match apps::create_token(store.as_ref(), app)
                 .await
                 .map_err(anyhow::Error::from)?
             {
-                Some(token) => print_json(&token),
+                Some(token) => print_json(&CreatedToken { token }),
                 None => Err(anyhow::anyhow!("no app {app}").into()),
             }
         }

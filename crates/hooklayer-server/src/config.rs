@@ -80,6 +80,8 @@ pub struct Config {
     pub lease: Duration,
     /// SQLite's durability per commit (`HOOKLAYER_SQLITE_SYNC`).
     pub sqlite_sync: SqliteSync,
+    /// Serve the dashboard at `/ui/` (SPEC §13).
+    pub ui: bool,
     pub log: String,
     pub log_format: LogFormat,
     /// How often idle workers look for due work they were not woken for (not a user setting;
@@ -296,6 +298,7 @@ impl Config {
             rate_limit: count("HOOKLAYER_RATE_LIMIT", "rate_limit", "10000")?,
             lease,
             sqlite_sync,
+            ui: parse_bool("HOOKLAYER_UI", raw.get("ui").unwrap_or("true"))?,
             log,
             log_format,
             poll_interval: Duration::from_millis(500),

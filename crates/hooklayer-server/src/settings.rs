@@ -123,6 +123,9 @@ pub struct SettingArgs {
         value_name = "MODE"
     )]
     pub sqlite_sync: Option<String>,
+    /// Serve the dashboard at /ui/ on api and all processes [default: true]
+    #[arg(long, global = true, env = "HOOKLAYER_UI", value_name = "BOOL")]
+    pub ui: Option<String>,
     /// Log filter, tracing env-filter syntax [default: info]
     #[arg(long, global = true, env = "HOOKLAYER_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -155,6 +158,7 @@ const KEYS: &[&str] = &[
     "rate_limit",
     "lease",
     "sqlite_sync",
+    "ui",
     "log",
     "log_format",
 ];
@@ -182,7 +186,7 @@ impl RawSettings {
             Some(path) => Self::from_file(path)?,
             None => Self::default(),
         };
-        let pairs: [(&'static str, &Option<String>); 19] = [
+        let pairs: [(&'static str, &Option<String>); 20] = [
             ("listen", &args.listen),
             ("database_url", &args.database_url),
             ("public_url", &args.public_url),
@@ -200,6 +204,7 @@ impl RawSettings {
             ("rate_limit", &args.rate_limit),
             ("lease", &args.lease),
             ("sqlite_sync", &args.sqlite_sync),
+            ("ui", &args.ui),
             ("log", &args.log),
             ("log_format", &args.log_format),
         ];

@@ -29,6 +29,8 @@ pub struct AppState {
     pub stopped: StoppedWebhooks,
     /// Open listener streams (SPEC §14).
     pub listeners: crate::listen::Listeners,
+    /// Failed dashboard sign-ins per client address.
+    pub sign_in_throttle: crate::ui::throttle::SignInThrottle,
 }
 
 /// Webhooks whose already-claimed deliveries must not be sent: a delivery claimed while its
@@ -71,6 +73,7 @@ impl AppState {
             delivery_wake: Notify::new(),
             verify_wake: Notify::new(),
             stopped: StoppedWebhooks::default(),
+            sign_in_throttle: Default::default(),
             // Other processes share the database only on PostgreSQL.
             listeners: crate::listen::Listeners::new(!config.database_url.starts_with("sqlite:")),
             config,

@@ -143,6 +143,14 @@ pub trait Store: Send + Sync + 'static {
     /// The app a token hash belongs to.
     async fn app_for_token(&self, token_hash: &str) -> StoreResult<Option<AppId>>;
 
+    // ---- dashboard sessions ------------------------------------------------------------
+    /// Stores a new dashboard session (and forgets expired ones).
+    async fn create_session(&self, session: &UiSession) -> StoreResult<()>;
+    /// The unexpired session with this id hash; sessions of a deleted app are gone.
+    async fn get_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<UiSession>>;
+    /// Ends a session (sign-out).
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+
     // ---- webhooks ----------------------------------------------------------------------
     /// Stores a new webhook unless the app already has `max_per_app`.
     async fn create_webhook(
@@ -268,6 +276,33 @@ pub trait Store: Send + Sync + 'static {
         scope: ReplayScope,
         now: Timestamp,
     ) -> StoreResult<u64>;
+    /// How many deliveries [`Store::replay`] would queue with the same arguments.
+    async fn replay_count(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        since: Timestamp,
+        scope: ReplayScope,
+    ) -> StoreResult<u64>;
+    /// The webhook's deliveries in `status`, counting at most `cap` (pages stay fast).
+    async fn count_in_status(
+        &self,
+        webhook: WebhookId,
+        status: DeliveryStatus,
+        cap: u32,
+    ) -> StoreResult<u64>;
+    /// Adds attempts to the per-minute statistics (one row per webhook and minute).
+    async fn add_stats(&self, deltas: &[StatDelta]) -> StoreResult<()>;
+    /// Per-minute statistics from `from_minute` on, oldest first: of one webhook, or summed
+    /// over every webhook of the app.
+    async fn stats(
+        &self,
+        app: AppId,
+        webhook: Option<WebhookId>,
+        from_minute: i64,
+    ) -> StoreResult<Vec<StatRow>>;
+    /// Deletes statistics of minutes before `before_minute`; returns rows deleted.
+    async fn purge_stats(&self, before_minute: i64) -> StoreResult<u64>;
     // ---- listener streams (SPEC §14) ---------------------------------------------------
     /// Tells every process sharing the database, this one included (PostgreSQL `NOTIFY
     /// hooklayer_listen`); a no-op on backends where every writer is in this process.

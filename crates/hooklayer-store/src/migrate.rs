@@ -8,6 +8,9 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+// Each version is applied once, in list order, when `schema_migrations` does not hold it yet:
+// a database migrated by an older build gets exactly the versions it lacks.
+
 /// The SQLite migrations, in order.
 pub const SQLITE: &[Migration] = &[
     Migration {
@@ -17,6 +20,18 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("../migrations/sqlite/0002_webhook_changes.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/sqlite/0003_ui_sessions.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/sqlite/0004_delivery_stats.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/sqlite/0005_deliveries_open.sql"),
     },
 ];
 
@@ -29,6 +44,18 @@ pub const POSTGRES: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("../migrations/postgres/0002_webhook_changes.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/postgres/0003_ui_sessions.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/postgres/0004_delivery_stats.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/postgres/0005_deliveries_open.sql"),
     },
 ];
 

@@ -249,3 +249,51 @@ pub struct QueueDepth {
     /// Pending deliveries of ordered webhooks behind the head of their line.
     pub in_line: u64,
 }
+
+/// A dashboard session (SPEC §13). The cookie holds a random id; the store keeps its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UiSession {
+    /// SHA-256 (hex) of the id in the cookie.
+    pub id_hash: String,
+    /// The app signed in to, or `None` for the admin.
+    pub app: Option<AppId>,
+    /// The CSRF token every form of this session carries.
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Upper bounds (ms) of the latency buckets of [`StatDelta`] and [`StatRow`]; a last bucket
+/// holds everything slower.
+pub const LATENCY_BOUNDS_MS: [u32; 9] = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
+/// Number of latency buckets.
+pub const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_MS.len() + 1;
+
+/// The bucket of an attempt that took `ms`.
+pub fn latency_bucket(ms: u32) -> usize {
+    LATENCY_BOUNDS_MS
+        .iter()
+        .position(|bound| ms <= *bound)
+        .unwrap_or(LATENCY_BOUNDS_MS.len())
+}
+
+/// Attempts of one webhook in one minute, to add to the statistics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatDelta {
+    pub webhook: WebhookId,
+    /// Unix minutes.
+    pub minute: i64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub buckets: [u64; LATENCY_BUCKETS],
+}
+
+/// Attempts in one minute (of a webhook, or summed over an app's webhooks).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatRow {
+    /// Unix minutes.
+    pub minute: i64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub buckets: [u64; LATENCY_BUCKETS],
+}

@@ -59,6 +59,23 @@ fn count<T: TryFrom<i64> + Default>(n: i64) -> T {
 }
 
 /// A row of `SELECT id, name, created_at FROM apps`.
+/// A row of summed `delivery_stats` (`minute`, `succeeded`, `failed`, `b0`..`b9`).
+pub(crate) fn stat_row(r: &impl StoredRow) -> Result<StatRow, StoreError> {
+    let count = |column: &str| -> Result<u64, StoreError> {
+        Ok(u64::try_from(r.int(column)?).unwrap_or(0))
+    };
+    let mut buckets = [0u64; LATENCY_BUCKETS];
+    for (i, b) in buckets.iter_mut().enumerate() {
+        *b = count(&format!("b{i}"))?;
+    }
+    Ok(StatRow {
+        minute: r.int("minute")?,
+        succeeded: count("succeeded")?,
+        failed: count("failed")?,
+        buckets,
+    })
+}
+
 pub(crate) fn app(r: &impl StoredRow) -> Result<App, StoreError> {
     Ok(App {
         id: parse(&r.text("id")?, "apps.id")?,

@@ -20,8 +20,12 @@ mod ingest;
 mod log;
 #[path = "conformance/purge.rs"]
 mod purge;
+#[path = "conformance/sessions.rs"]
+mod sessions;
 #[path = "conformance/shaping.rs"]
 mod shaping;
+#[path = "conformance/stats.rs"]
+mod stats;
 #[path = "conformance/upgrade.rs"]
 mod upgrade;
 #[path = "conformance/verification.rs"]

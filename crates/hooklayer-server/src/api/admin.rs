@@ -1,25 +1,20 @@
 //! The admin API (bearer `HOOKLAYER_ADMIN_TOKEN`): apps and their tokens. The CLI's `apps` and
 //! `tokens` commands call the same functions, so both print the same objects.
 
-use super::auth::{authorize_admin, hash_token, new_token};
+use super::auth::authorize_admin;
 use super::error::ApiError;
 use super::json_body;
 use super::request::{parse_object, read_body};
+use crate::service::apps::{self, parse_app_name, NewApp};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hooklayer_core::ids::AppId;
-use hooklayer_core::time::Timestamp;
-use hooklayer_core::validation::PropertyError;
-use hooklayer_store::{App, Store};
+use hooklayer_store::App;
 use serde::Serialize;
-use serde_json::Value;
 use std::sync::Arc;
-
-/// Longest app name, in characters.
-pub const MAX_APP_NAME: usize = 128;
 
 /// An app as listed (no token).
 #[derive(Serialize, utoipa::ToSchema)]
@@ -55,50 +50,13 @@ pub struct CreatedToken {
     pub token: String,
 }
 
-/// Validates an app name: a string of 1 to 128 characters.
-pub fn parse_app_name(value: Option<&Value>) -> Result<String, PropertyError> {
-    match value {
-        None | Some(Value::Null) => Err(PropertyError::missing("name")),
-        Some(Value::String(s))
-            if (1..=MAX_APP_NAME).contains(&s.chars().count()) && !s.chars().any(char::is_control) =>
-        {
-            Ok(s.clone())
+impl From<NewApp> for CreatedApp {
+    fn from(new: NewApp) -> Self {
+        Self {
+            app: AppOut::from(&new.app),
+            token: new.token,
         }
-        Some(_) => Err(PropertyError::invalid(
-            "name",
-            "The name property must be a string of 1 to 128 characters, without control characters.",
-        )),
     }
-}
-
-/// Creates an app and its first token.
-pub async fn create_app_record(
-    store: &dyn Store,
-    name: String,
-) -> Result<CreatedApp, hooklayer_store::StoreError> {
-    let app = App {
-        id: AppId::new(),
-        name,
-        created_at: Timestamp::now(),
-    };
-    let token = new_token();
-    store.create_app(&app, &hash_token(&token)).await?;
-    Ok(CreatedApp {
-        app: AppOut::from(&app),
-        token,
-    })
-}
-
-/// Issues another token for an app; `None` if the app is unknown.
-pub async fn create_token_record(
-    store: &dyn Store,
-    app: AppId,
-) -> Result<Option<CreatedToken>, hooklayer_store::StoreError> {
-    let token = new_token();
-    let added = store
-        .add_token(app, &hash_token(&token), Timestamp::now())
-        .await?;
-    Ok(added.then_some(CreatedToken { token }))
 }
 
 /// Creates an app and its first token (shown this once).
@@ -112,7 +70,7 @@ pub async fn create_app(
     authorize_admin(&state, &headers)?;
     let body = parse_object(&read_body(body, state.config.max_payload).await?)?;
     let name = parse_app_name(body.get("name"))?;
-    let created = create_app_record(state.store.as_ref(), name).await?;
+    let created = CreatedApp::from(apps::create(state.store.as_ref(), name).await?);
     Ok((StatusCode::CREATED, json_body(&created)).into_response())
 }
 
@@ -140,9 +98,10 @@ pub async fn create_token(
 ) -> Result<Response, ApiError> {
     authorize_admin(&state, &headers)?;
     let app: AppId = app.parse().map_err(|_| ApiError::not_found("app"))?;
-    let created = create_token_record(state.store.as_ref(), app)
+    let token = apps::create_token(state.store.as_ref(), app)
         .await?
         .ok_or_else(|| ApiError::not_found("app"))?;
+    let created = CreatedToken { token };
     Ok((StatusCode::CREATED, json_body(&created)).into_response())
 }
 

@@ -2,6 +2,7 @@
 //! `{"id","code","message","url","data"?}` (keys in that order), with its status. Our own
 //! faults (5xx) are logged once with their cause chain and answered opaquely.
 
+use crate::service::ServiceError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hooklayer_core::validation::{PropertyError, PropertyErrorKind};
@@ -230,6 +231,17 @@ impl From<crate::ingest::IngestError> for ApiError {
                 Self::service_unavailable(cause)
             }
             _ => Self::internal(err),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::NotFound(what) => Self::not_found(what),
+            ServiceError::InvalidOperation(message) => Self::invalid_operation(message),
+            ServiceError::Property(err) => Self::property(err),
+            ServiceError::Store(err) => Self::internal(err),
         }
     }
 }

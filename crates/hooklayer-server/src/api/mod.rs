@@ -37,8 +37,9 @@ pub fn json_body<T: Serialize>(value: &T) -> Response {
     }
 }
 
-/// The whole API.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The admin, webhooks and events routes (the whole service is assembled in
+/// [`crate::routes`]).
+pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/admin/apps", post(admin::create_app).get(admin::list_apps))
         .route("/admin/apps/{app}", delete(admin::delete_app))
@@ -67,9 +68,4 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/apps/{app}/events", post(events::publish))
         .route("/apps/{app}/listen", get(crate::listen::route::listen))
-        .merge(crate::ops::router())
-        .merge(crate::deliveries::router())
-        .fallback(|| async { ApiError::invalid_endpoint() })
-        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-        .with_state(state)
 }

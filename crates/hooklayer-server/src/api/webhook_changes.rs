@@ -6,20 +6,16 @@ use super::error::ApiError;
 use super::json_body;
 use super::request::{parse_object, read_body, AcceptRule};
 use super::webhooks::{find_webhook, render};
+use crate::service;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use hooklayer_core::delivery_settings::DeliverySettings;
-use hooklayer_core::time::Timestamp;
-use hooklayer_core::webhook_change::WebhookChange;
 use hooklayer_store::WebhookChangeRecord;
 use serde::Serialize;
 use std::sync::Arc;
-
-/// Most changes the history route returns (the newest).
-pub const HISTORY_LIMIT: u32 = 100;
 
 /// `"delivery"` in the webhook object: all three keys, shown only when a setting is not its
 /// default (so a Layer client sees the Layer shape).
@@ -58,24 +54,7 @@ pub async fn change(
 ) -> Result<Response, ApiError> {
     let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::Layer).await?;
     let body = parse_object(&read_body(body, state.config.max_payload).await?)?;
-    let change = WebhookChange::parse(&body, &state.target_rules)?;
-    let overlap = i64::try_from(state.config.secret_overlap.as_millis()).unwrap_or(i64::MAX);
-    let (updated, applied) = state
-        .store
-        .change_webhook(w.app, w.id, change, overlap, Timestamp::now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook"))?;
-    if !applied.keys.is_empty() {
-        tracing::info!(app.id = %w.app, webhook.id = %w.id, changed = %applied.keys.join(","), "webhook changed");
-    }
-    if applied.target_changed() {
-        // After the commit, before the answer: nothing claimed for the old target starts now.
-        state.stopped.stop(w.id);
-        state.verify_wake.notify_one();
-    }
-    if applied.delivery_changed() {
-        state.delivery_wake.notify_one();
-    }
+    let updated = service::changes::change(&state, &w, &body).await?;
     Ok(render(&state, &updated))
 }
 
@@ -113,7 +92,7 @@ pub async fn history(
     Path((app, webhook)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
-    let changes = state.store.webhook_changes(w.id, HISTORY_LIMIT).await?;
+    let changes = service::changes::history(&state, &w).await?;
     Ok(json_body(&ChangesOut {
         data: changes.into_iter().map(ChangeOut::from).collect(),
     }))

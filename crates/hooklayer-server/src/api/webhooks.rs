@@ -7,21 +7,17 @@ use super::error::ApiError;
 use super::json_body;
 use super::request::{check_accept, parse_object, read_body, AcceptRule};
 use super::webhook_changes::DeliveryOut;
+use crate::service;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hooklayer_core::ids::{webhook_uri, webhook_url, AppId, WebhookId};
-use hooklayer_core::time::Timestamp;
-use hooklayer_core::webhook::{Registration, Webhook, WebhookStatus, DEACTIVATED_BY_USER};
-use hooklayer_store::CreateWebhook;
+use hooklayer_core::ids::{webhook_uri, webhook_url, AppId};
+use hooklayer_core::webhook::Webhook;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-
-/// Most webhooks one app may have.
-pub const MAX_WEBHOOKS_PER_APP: u32 = 100;
 
 /// The webhook object, keys in Layer's order; `secret` is never part of it.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -86,14 +82,7 @@ pub async fn find_webhook(
 ) -> Result<Webhook, ApiError> {
     let app = authorize_app(state, headers, app).await?;
     check_accept(headers, accept)?;
-    let id: WebhookId = webhook
-        .parse()
-        .map_err(|_| ApiError::not_found("webhook"))?;
-    state
-        .store
-        .get_webhook(app, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook"))
+    Ok(service::webhooks::find(state, app, webhook).await?)
 }
 
 /// Registers a webhook; its verification starts at once.
@@ -110,34 +99,7 @@ pub async fn create(
     let app: AppId = authorize_app(&state, &headers, &app).await?;
     check_accept(&headers, AcceptRule::Layer)?;
     let body = parse_object(&read_body(body, state.config.max_payload).await?)?;
-    let reg = Registration::parse(&body, &state.target_rules)?;
-    let webhook = Webhook {
-        id: WebhookId::new(),
-        app,
-        version: reg.version,
-        target_url: reg.target_url,
-        events: reg.events,
-        secret: reg.secret,
-        config: reg.config,
-        status: WebhookStatus::Unverified,
-        status_reason: None,
-        created_at: Timestamp::now(),
-        delivery: reg.delivery,
-    };
-    match state
-        .store
-        .create_webhook(&webhook, MAX_WEBHOOKS_PER_APP)
-        .await?
-    {
-        CreateWebhook::Created => {}
-        CreateWebhook::LimitReached => {
-            return Err(ApiError::invalid_operation(
-                "An app can have at most 100 webhooks; delete one first.",
-            ))
-        }
-    }
-    tracing::info!(app.id = %app, webhook.id = %webhook.id, "webhook registered");
-    state.verify_wake.notify_one();
+    let webhook = service::webhooks::register(&state, app, &body).await?;
     // `Location` lets generic clients (and stateful API testers) follow the new webhook;
     // Layer's clients read the body only.
     let location = webhook_url(&state.config.public_url, webhook.app, webhook.id);
@@ -159,7 +121,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let app = authorize_app(&state, &headers, &app).await?;
     check_accept(&headers, AcceptRule::Layer)?;
-    let hooks = state.store.list_webhooks(app).await?;
+    let hooks = service::webhooks::list(&state, app).await?;
     let out: Vec<_> = hooks.iter().map(|w| out(&state, w)).collect();
     Ok(json_body(&out))
 }
@@ -188,14 +150,7 @@ pub async fn activate(
     let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::Layer).await?;
     // Any body is ignored (some Layer clients send the webhook back), but its size is limited.
     read_body(body, state.config.max_payload).await?;
-    let updated = state
-        .store
-        .activate_webhook(w.app, w.id, Timestamp::now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook"))?;
-    if updated.status == WebhookStatus::Unverified {
-        state.verify_wake.notify_one();
-    }
+    let updated = service::webhooks::activate(&state, &w).await?;
     Ok(render(&state, &updated))
 }
 
@@ -210,13 +165,7 @@ pub async fn deactivate(
 ) -> Result<Response, ApiError> {
     let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::Layer).await?;
     read_body(body, state.config.max_payload).await?;
-    let updated = state
-        .store
-        .deactivate_webhook(w.app, w.id, DEACTIVATED_BY_USER)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook"))?;
-    // After the commit, before the answer: a delivery that checks from now on sees the stop.
-    state.stopped.stop(w.id);
+    let updated = service::webhooks::deactivate(&state, &w).await?;
     Ok(render(&state, &updated))
 }
 
@@ -229,10 +178,6 @@ pub async fn delete_one(
     Path((app, webhook)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::Layer).await?;
-    if !state.store.delete_webhook(w.app, w.id).await? {
-        return Err(ApiError::not_found("webhook"));
-    }
-    // After the commit, before the answer: a delivery that checks from now on sees the stop.
-    state.stopped.stop(w.id);
+    service::webhooks::delete(&state, &w).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -20,8 +20,9 @@
 //! - `retry` ignores its body but still limits its size and, when there is one, requires JSON.
 //! - `since` may have any offset; it compares with the delivery's `created_at`, inclusively.
 //!
-//! After queueing, the handlers wake this process's delivery worker; other processes learn
-//! of the work through the store (PostgreSQL `NOTIFY`) or their poll.
+//! The work itself is done by [`crate::service::deliveries`], which wakes this process's
+//! delivery worker after queueing; other processes learn of the work through the store
+//! (PostgreSQL `NOTIFY`) or their poll.
 
 pub mod cli;
 pub mod wire;
@@ -30,6 +31,7 @@ use crate::api::error::ApiError;
 use crate::api::json_body;
 use crate::api::request::{parse_optional_object, read_body, AcceptRule};
 use crate::api::webhooks::find_webhook;
+use crate::service;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -37,10 +39,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use hooklayer_core::ids::RequestId;
-use hooklayer_core::time::Timestamp;
-use hooklayer_core::webhook::{Webhook, WebhookStatus};
-use hooklayer_store::Delivery;
 use std::sync::Arc;
 use wire::{parse_list_query, DeliveryOut, PageOut, ReplayOut, ReplayRequest};
 
@@ -59,29 +57,6 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/apps/{app}/webhooks/{webhook}/replay", post(replay))
 }
 
-/// The message of SPEC §7 for retry and replay on a webhook that is not `active`.
-pub const ACTIVATE_FIRST: &str = "Activate the webhook first.";
-
-/// Retry and replay only queue work for an `active` webhook: the workers claim nothing else,
-/// and queueing for an inactive one would surprise whoever activates it much later.
-fn require_active(w: &Webhook) -> Result<(), ApiError> {
-    if w.status == WebhookStatus::Active {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_operation(ACTIVATE_FIRST))
-    }
-}
-
-/// Finds a delivery of `w` by the id in the path; a malformed id is simply unknown (404).
-async fn find_delivery(state: &AppState, w: &Webhook, id: &str) -> Result<Delivery, ApiError> {
-    let id: RequestId = id.parse().map_err(|_| ApiError::not_found("delivery"))?;
-    state
-        .store
-        .get_delivery(w.app, w.id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("delivery"))
-}
-
 /// Lists a webhook's deliveries, newest first.
 #[utoipa::path(get, path = "/apps/{app_uuid}/webhooks/{webhook_uuid}/deliveries", tag = "deliveries", operation_id = "list_deliveries",
     params(crate::ops::openapi::LogParams, crate::ops::openapi::DeliveryListQuery),
@@ -94,7 +69,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
     let query = parse_list_query(query.as_deref())?;
-    let page = state.store.list_deliveries(w.app, w.id, &query).await?;
+    let page = service::deliveries::list(&state, &w, &query).await?;
     Ok(json_body(&PageOut::from(&page)))
 }
 
@@ -108,7 +83,7 @@ pub async fn get_one(
     Path((app, webhook, request_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
-    let delivery = find_delivery(&state, &w, &request_id).await?;
+    let delivery = service::deliveries::find(&state, &w, &request_id).await?;
     Ok(json_body(&DeliveryOut::from(&delivery)))
 }
 
@@ -123,17 +98,9 @@ pub async fn retry(
     body: Body,
 ) -> Result<Response, ApiError> {
     let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
-    let found = find_delivery(&state, &w, &request_id).await?;
+    let found = service::deliveries::find(&state, &w, &request_id).await?;
     parse_optional_object(&read_body(body, state.config.max_payload).await?)?;
-    require_active(&w)?;
-    // The delivery may have gone (webhook deleted, retention) since it was found: then 404.
-    let queued = state
-        .store
-        .retry_delivery(w.app, w.id, found.request_id, Timestamp::now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("delivery"))?;
-    state.delivery_wake.notify_one();
-    tracing::info!(app.id = %w.app, webhook.id = %w.id, request.id = %queued.request_id, "delivery queued again by the user");
+    let queued = service::deliveries::retry(&state, &w, &found).await?;
     Ok((StatusCode::ACCEPTED, json_body(&DeliveryOut::from(&queued))).into_response())
 }
 
@@ -150,14 +117,6 @@ pub async fn replay(
     let w = find_webhook(&state, &headers, &app, &webhook, AcceptRule::LayerOrJson).await?;
     let body = parse_optional_object(&read_body(body, state.config.max_payload).await?)?;
     let request = ReplayRequest::parse(&body)?;
-    require_active(&w)?;
-    let queued = state
-        .store
-        .replay(w.app, w.id, request.since, request.scope, Timestamp::now())
-        .await?;
-    if queued > 0 {
-        state.delivery_wake.notify_one();
-    }
-    tracing::info!(app.id = %w.app, webhook.id = %w.id, queued, "deliveries replayed");
+    let queued = service::deliveries::replay(&state, &w, request.since, request.scope).await?;
     Ok((StatusCode::ACCEPTED, json_body(&ReplayOut { queued })).into_response())
 }

@@ -1,7 +1,8 @@
-//! Retention: deletes finished deliveries, their attempts, and orphaned events older than
-//! `HOOKLAYER_RETENTION`, in small batches with a pause between them so that ingest and
-//! delivery writes interleave and none waits long behind a purge. Each pass also drops the
-//! previous secrets whose rotation overlap window has ended (SPEC §11).
+//! Retention: deletes finished deliveries, their attempts, orphaned events and the charts'
+//! per-minute statistics older than `HOOKLAYER_RETENTION`, in small batches with a pause
+//! between them so that ingest and delivery writes interleave and none waits long behind a
+//! purge. Each pass also drops the previous secrets whose rotation overlap window has ended
+//! (SPEC §11).
 
 use crate::state::AppState;
 use hooklayer_core::time::Timestamp;
@@ -31,6 +32,12 @@ pub async fn pass(
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // The charts' statistics are kept as long as the log they describe (not counted in the
+    // pass's total, which is about the log).
+    state
+        .store
+        .purge_stats(before.millis().div_euclid(60_000))
+        .await?;
     Ok(total)
 }
 

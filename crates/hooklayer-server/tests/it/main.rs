@@ -4,6 +4,7 @@ mod admin_api;
 mod api_errors;
 mod cli;
 mod crash;
+mod dashboard;
 mod delivery;
 mod delivery_log;
 mod faults;

@@ -14,9 +14,12 @@
 mod announce;
 mod apps;
 mod changes;
+mod counts;
 mod log;
 mod queue;
+mod sessions;
 mod shaped;
+mod stats;
 mod webhooks;
 
 use crate::migrate::{self, Migration};
@@ -219,6 +222,49 @@ impl Store for PgStore {
     }
     async fn app_for_token(&self, token_hash: &str) -> StoreResult<Option<AppId>> {
         apps::app_for_token(self, token_hash).await
+    }
+
+    async fn replay_count(
+        &self,
+        app: AppId,
+        webhook: WebhookId,
+        since: Timestamp,
+        scope: ReplayScope,
+    ) -> StoreResult<u64> {
+        counts::replay_count(self, app, webhook, since, scope).await
+    }
+    async fn count_in_status(
+        &self,
+        webhook: WebhookId,
+        status: DeliveryStatus,
+        cap: u32,
+    ) -> StoreResult<u64> {
+        counts::count_in_status(self, webhook, status, cap).await
+    }
+
+    async fn add_stats(&self, deltas: &[StatDelta]) -> StoreResult<()> {
+        stats::add(self, deltas).await
+    }
+    async fn stats(
+        &self,
+        app: AppId,
+        webhook: Option<WebhookId>,
+        from_minute: i64,
+    ) -> StoreResult<Vec<StatRow>> {
+        stats::list(self, app, webhook, from_minute).await
+    }
+    async fn purge_stats(&self, before_minute: i64) -> StoreResult<u64> {
+        stats::purge(self, before_minute).await
+    }
+
+    async fn create_session(&self, session: &UiSession) -> StoreResult<()> {
+        sessions::create(self, session).await
+    }
+    async fn get_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<UiSession>> {
+        sessions::get(self, id_hash, now).await
+    }
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        sessions::delete(self, id_hash).await
     }
 
     async fn create_webhook(

@@ -194,6 +194,17 @@ async fn a_replay_queues_the_matching_deliveries_since_a_time(db: TestDb) {
     };
     use DeliveryStatus::{Failed, Pending, Succeeded};
     assert_eq!(statuses().await, vec![Failed, Succeeded, Failed, Pending]);
+    // The counts a replay shows before it queues match what it queues.
+    let count = |since, scope| store.replay_count(app, w.id, since, scope);
+    assert_eq!(count(t(2), ReplayScope::Failed).await.unwrap(), 1);
+    assert_eq!(count(t(0), ReplayScope::Failed).await.unwrap(), 2);
+    assert_eq!(count(t(0), ReplayScope::All).await.unwrap(), 3);
+    assert_eq!(
+        store.count_in_status(w.id, Failed, 10).await.unwrap(),
+        2,
+        "bounded counts count up to their cap"
+    );
+    assert_eq!(store.count_in_status(w.id, Failed, 1).await.unwrap(), 1);
 
     let failed_since_2 = store
         .replay(app, w.id, t(2), ReplayScope::Failed, t(100))

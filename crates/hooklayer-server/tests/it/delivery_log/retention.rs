@@ -11,7 +11,7 @@ use crate::support::app::{registration, webhook_uuid, TestApp, TestAppBuilder};
 use crate::support::receiver::{TestCa, TestReceiver};
 use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
-use hooklayer_server::api::auth::{hash_token, new_token};
+use hooklayer_server::service::tokens::{hash_token, new_token};
 use hooklayer_server::worker::retention::{self, BATCH};
 use hooklayer_store::{App, Store};
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 pub mod app;
 pub mod binary;
+pub mod browser;
 pub mod db;
 pub mod hostile;
 pub mod listener;
