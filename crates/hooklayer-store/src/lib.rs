@@ -67,6 +67,9 @@ impl StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => true,
+            // SQLite's single writer kept losing its transaction to failed commits (a full
+            // disk; see `sqlite::begin_write`).
+            sqlx::Error::InvalidSavePointStatement => true,
             sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
             _ => false,
         }

@@ -137,15 +137,22 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// itself; sqlx's own `ROLLBACK` then fails and sqlx keeps counting the transaction as open,
 /// so every later `BEGIN` on that connection is refused (`InvalidSavePointStatement`) and, as
 /// it is the only writer, every write would fail until a restart. Such a connection is closed
-/// here (the pool opens a fresh one) and the transaction begun again.
+/// here (the pool opens a fresh one) and the transaction begun again. On a full disk another
+/// task's failed commit may break the fresh connection before this one begins, so it tries a
+/// few times; the error left after that counts as "unavailable" ([`StoreError::is_unavailable`]).
 pub(crate) async fn begin_write(writer: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
-    match writer.begin_with(BEGIN_WRITE).await {
-        Err(sqlx::Error::InvalidSavePointStatement) => {
-            tracing::warn!("the SQLite writer lost track of a failed transaction; reconnecting it");
-            writer.acquire().await?.close().await.ok();
-            Ok(writer.begin_with(BEGIN_WRITE).await?)
+    let mut tries = 0;
+    loop {
+        match writer.begin_with(BEGIN_WRITE).await {
+            Err(sqlx::Error::InvalidSavePointStatement) if tries < 3 => {
+                tries += 1;
+                tracing::warn!(
+                    "the SQLite writer lost track of a failed transaction; reconnecting it"
+                );
+                writer.acquire().await?.close().await.ok();
+            }
+            begun => return Ok(begun?),
         }
-        begun => Ok(begun?),
     }
 }
 

@@ -24,7 +24,7 @@ pub(super) async fn add(s: &SqliteStore, deltas: &[StatDelta]) -> StoreResult<()
         placeholders.join(", "),
         sums.join(", ")
     );
-    let mut tx = s.writer.begin_with(super::BEGIN_WRITE).await?;
+    let mut tx = super::begin_write(&s.writer).await?;
     for d in deltas {
         let mut q = sqlx::query(&sql)
             .bind(d.webhook.to_string())
