@@ -232,8 +232,8 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Vec<IngestAnswer>>;
     /// Claims due deliveries of active webhooks whose delivery settings are the defaults
-    /// (see the crate docs on leases).
-    async fn claim_due(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// (see the crate docs on leases), taken in the order of `lane`.
+    async fn claim_due(&self, claim: &Claim, lane: ClaimLane) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Claims due deliveries of active *shaped* webhooks (rate limit, in-flight cap or order
     /// set, SPEC §12), each webhook's row locked while its allowance is worked out, so the
     /// settings hold across every process sharing the database.

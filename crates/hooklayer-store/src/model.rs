@@ -59,6 +59,24 @@ pub struct Claim {
     pub skip_webhooks: Vec<WebhookId>,
 }
 
+/// Which due deliveries a claim takes (see [`crate::Store::claim_due`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimLane {
+    /// The longest due first: the backlog drains in the order it became due.
+    OldestDue,
+    /// First attempts (deliveries never tried in their current budget), the most recently
+    /// due first, looked for among the [`FRESH_WINDOW`] most recently due deliveries. Beside
+    /// a large due backlog of other webhooks (a restart after an outage, thousands of failing
+    /// endpoints), this lane lets a newly published event go out at once instead of waiting
+    /// behind every older due row; retries never crowd it.
+    NewestFirstAttempts,
+}
+
+/// How many of the most recently due deliveries [`ClaimLane::NewestFirstAttempts`] looks
+/// through: the bound that keeps its cost flat however large the due backlog is. A new
+/// delivery stays within it unless this many others became due between two claims.
+pub const FRESH_WINDOW: u32 = 4096;
+
 /// Everything a worker needs to send one delivery attempt.
 #[derive(Clone, Debug)]
 pub struct ClaimedDelivery {

@@ -12,7 +12,7 @@ use crate::outbound::OutboundClient;
 use crate::state::AppState;
 use hooklayer_core::ids::RequestId;
 use hooklayer_core::time::Timestamp;
-use hooklayer_store::{Claim, ClaimedDelivery};
+use hooklayer_store::{Claim, ClaimLane, ClaimedDelivery};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -21,6 +21,8 @@ use tracing::Instrument;
 
 /// Most deliveries claimed by one query.
 const CLAIM_BATCH: usize = 256;
+/// One claim round in this many goes to the newest first attempts (see [`claim_round`]).
+const FRESH_SHARE: u32 = 4;
 /// Most deliveries claimed and not yet finished in this process.
 const MAX_CLAIMED: usize = 2048;
 
@@ -85,31 +87,16 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
             limit: limit as u32,
             skip_webhooks,
         };
-        let mut claimed = match state.store.claim_due(&claim).await {
-            Ok(c) => c,
+        let claimed = match claim_round(state, &claim).await {
+            Ok(round) => round,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming deliveries failed; retrying");
                 wait(ctx, Duration::from_secs(1), false).await;
                 continue;
             }
         };
-        let full = claimed.len() == limit;
-        // Webhooks with delivery settings (SPEC §12) are claimed apart, under their rows' locks.
-        let mut token_at = None;
-        if !full {
-            let shaped = Claim {
-                limit: (limit - claimed.len()) as u32,
-                ..claim
-            };
-            match state.store.claim_shaped(&shaped).await {
-                Ok(s) => {
-                    token_at = s.wake_at;
-                    claimed.extend(s.deliveries);
-                }
-                Err(e) => tracing::warn!(error = %e, "claiming shaped deliveries failed; retrying"),
-            }
-        }
-        for d in claimed {
+        let (full, token_at) = (claimed.more_due, claimed.token_at);
+        for d in claimed.deliveries {
             let permits = ctx.tracker.add(d.webhook, d.max_in_flight);
             let ctx = ctx.clone();
             let span = tracing::info_span!("delivery", app.id = %d.app, webhook.id = %d.webhook, request.id = %d.request_id, attempt = d.attempts_made + 1);
@@ -133,6 +120,66 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
         }
         wait(ctx, idle, true).await;
     }
+}
+
+/// What one round of claims took.
+struct ClaimRound {
+    deliveries: Vec<ClaimedDelivery>,
+    /// The oldest-due lane came back full: more is due, claim again at once.
+    more_due: bool,
+    /// When a rate-limited webhook gets its next token.
+    token_at: Option<Timestamp>,
+}
+
+/// One round of claims, in three lanes sharing `claim.limit`:
+/// - the oldest due deliveries (three quarters of the room): the backlog drains in order;
+/// - when that lane is full, so a due backlog exists, the newest first attempts: an event
+///   published now is not held behind thousands of older due rows of other webhooks (a
+///   restart after an outage, endpoints that keep failing) — retries never crowd this lane;
+/// - shaped webhooks (SPEC §12), claimed apart under their rows' locks, with what room is left.
+async fn claim_round(state: &AppState, claim: &Claim) -> hooklayer_store::StoreResult<ClaimRound> {
+    let limit = claim.limit;
+    let oldest_share = limit - limit / FRESH_SHARE;
+    let oldest = Claim {
+        limit: oldest_share,
+        ..claim.clone()
+    };
+    let mut deliveries = state.store.claim_due(&oldest, ClaimLane::OldestDue).await?;
+    let more_due = deliveries.len() as u32 == oldest_share;
+    let room = |taken: usize| limit.saturating_sub(taken as u32);
+    if more_due && room(deliveries.len()) > 0 {
+        let fresh = Claim {
+            limit: room(deliveries.len()),
+            ..claim.clone()
+        };
+        match state
+            .store
+            .claim_due(&fresh, ClaimLane::NewestFirstAttempts)
+            .await
+        {
+            Ok(found) => deliveries.extend(found),
+            Err(e) => tracing::warn!(error = %e, "claiming new deliveries failed; retrying"),
+        }
+    }
+    let mut token_at = None;
+    if room(deliveries.len()) > 0 {
+        let shaped = Claim {
+            limit: room(deliveries.len()),
+            ..claim.clone()
+        };
+        match state.store.claim_shaped(&shaped).await {
+            Ok(s) => {
+                token_at = s.wake_at;
+                deliveries.extend(s.deliveries);
+            }
+            Err(e) => tracing::warn!(error = %e, "claiming shaped deliveries failed; retrying"),
+        }
+    }
+    Ok(ClaimRound {
+        deliveries,
+        more_due,
+        token_at,
+    })
 }
 
 /// Whether the delivery's webhook may still be sent to. The in-memory stop set is a hint

@@ -164,19 +164,36 @@ impl<'a> Deliveries<'a> {
 /// A claim slower than this suggests stale planner statistics.
 const SLOW_CLAIM: std::time::Duration = std::time::Duration::from_millis(100);
 
-pub(super) async fn claim_due(s: &PgStore, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
+pub(super) async fn claim_due(
+    s: &PgStore,
+    claim: &Claim,
+    lane: ClaimLane,
+) -> StoreResult<Vec<ClaimedDelivery>> {
     // CONCURRENCY: the pick locks the deliveries it takes (OF d: never the webhook rows, which
     // would make other workers skip every delivery of that webhook) and SKIP LOCKED passes
     // over rows another worker is claiming right now. A row another worker claimed and
     // committed meanwhile is re-checked after locking and no longer due. MATERIALIZED runs
     // the pick exactly once, so the update touches exactly the rows it locked.
+    const DUE: &str = "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.status = 'active'
+           AND w.shaped = 0 AND d.webhook_id <> ALL($3)";
+    let pick = match lane {
+        ClaimLane::OldestDue => format!(
+            "SELECT d.request_id {DUE} ORDER BY d.next_attempt_at LIMIT $4 FOR UPDATE OF d SKIP LOCKED"
+        ),
+        // The window walks deliveries_due backwards from now without locking; the first
+        // attempts in it are then locked, their due-ness re-checked once locked.
+        ClaimLane::NewestFirstAttempts => format!(
+            "SELECT d.request_id FROM deliveries d
+             WHERE d.request_id IN (
+                 SELECT d.request_id {DUE} ORDER BY d.next_attempt_at DESC LIMIT {FRESH_WINDOW})
+               AND d.attempts_made = 0 AND d.status = 'pending' AND d.next_attempt_at <= $2
+             ORDER BY d.next_attempt_at DESC LIMIT $4
+             FOR UPDATE OF d SKIP LOCKED"
+        ),
+    };
     let sql = format!(
-        "WITH picked AS MATERIALIZED (
-             SELECT d.request_id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.status = 'active'
-               AND w.shaped = 0 AND d.webhook_id <> ALL($3)
-             ORDER BY d.next_attempt_at LIMIT $4
-             FOR UPDATE OF d SKIP LOCKED)
+        "WITH picked AS MATERIALIZED ({pick})
          UPDATE deliveries d SET next_attempt_at = $1
          FROM events e, webhooks w
          WHERE d.request_id IN (SELECT request_id FROM picked)

@@ -378,8 +378,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<IngestAnswer>> {
         queue::ingest(self, app, events, now).await
     }
-    async fn claim_due(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
-        queue::claim_due(self, claim).await
+    async fn claim_due(&self, claim: &Claim, lane: ClaimLane) -> StoreResult<Vec<ClaimedDelivery>> {
+        queue::claim_due(self, claim, lane).await
     }
     async fn claim_shaped(&self, claim: &Claim) -> StoreResult<ShapedClaim> {
         shaped::claim(self, claim).await

@@ -157,7 +157,11 @@ pub(super) async fn ingest(
         .collect()
 }
 
-pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
+pub(super) async fn claim_due(
+    s: &SqliteStore,
+    claim: &Claim,
+    lane: ClaimLane,
+) -> StoreResult<Vec<ClaimedDelivery>> {
     let skip = if claim.skip_webhooks.is_empty() {
         String::new()
     } else {
@@ -166,12 +170,24 @@ pub(super) async fn claim_due(s: &SqliteStore, claim: &Claim) -> StoreResult<Vec
             placeholders(claim.skip_webhooks.len())
         )
     };
+    let due = format!(
+        "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.status = 'active' AND w.shaped = 0 {skip}"
+    );
+    let pick = match lane {
+        ClaimLane::OldestDue => {
+            format!("SELECT d.request_id {due} ORDER BY d.next_attempt_at LIMIT ?")
+        }
+        // The window walks deliveries_due backwards from now; only its first attempts qualify.
+        ClaimLane::NewestFirstAttempts => format!(
+            "SELECT request_id FROM (
+                 SELECT d.request_id, d.attempts_made, d.next_attempt_at {due}
+                 ORDER BY d.next_attempt_at DESC LIMIT {FRESH_WINDOW})
+             WHERE attempts_made = 0 ORDER BY next_attempt_at DESC LIMIT ?"
+        ),
+    };
     let claim_sql = format!(
-        "UPDATE deliveries SET next_attempt_at = ? WHERE request_id IN (
-             SELECT d.request_id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.status = 'active' AND w.shaped = 0 {skip}
-             ORDER BY d.next_attempt_at LIMIT ?)
-         RETURNING request_id"
+        "UPDATE deliveries SET next_attempt_at = ? WHERE request_id IN ({pick}) RETURNING request_id"
     );
     let mut tx = begin_write(&s.writer).await?;
     let mut q = sqlx::query_scalar::<_, String>(&claim_sql)

@@ -8,6 +8,7 @@ conformance![
     a_claimed_delivery_carries_what_the_worker_sends,
     a_claimed_delivery_is_hidden_until_its_lease_ends,
     a_claim_takes_at_most_its_limit_earliest_due_first,
+    the_fresh_lane_takes_the_newest_first_attempts_and_never_retries,
     deliveries_of_skipped_webhooks_stay_queued,
     deliveries_wait_while_their_webhook_is_not_active,
     a_release_makes_claimed_deliveries_due_now,
@@ -60,7 +61,7 @@ async fn a_claimed_delivery_is_hidden_until_its_lease_ends(db: TestDb) {
         skip_webhooks: vec![],
     };
 
-    let first = store.claim_due(&lease).await.unwrap();
+    let first = store.claim_due(&lease, ClaimLane::OldestDue).await.unwrap();
     let during = claim_all(store, t(29_999)).await;
     let expired = claim_all(store, t(30_000)).await;
 
@@ -82,7 +83,10 @@ async fn a_claim_takes_at_most_its_limit_earliest_due_first(db: TestDb) {
     let mut by_due = deliveries(store, &w).await;
     by_due.sort_by_key(|d| d.created_at);
 
-    let first = store.claim_due(&claim_at(t(10), 2)).await.unwrap();
+    let first = store
+        .claim_due(&claim_at(t(10), 2), ClaimLane::OldestDue)
+        .await
+        .unwrap();
 
     let mut got: Vec<_> = first.iter().map(|c| c.request_id).collect();
     got.sort();
@@ -90,6 +94,60 @@ async fn a_claim_takes_at_most_its_limit_earliest_due_first(db: TestDb) {
     want.sort();
     assert_eq!(got, want);
     assert_eq!(claim_all(store, t(10)).await.len(), 3);
+}
+
+async fn the_fresh_lane_takes_the_newest_first_attempts_and_never_retries(db: TestDb) {
+    let store = &*db.store;
+    let app = new_app(store).await;
+    let backlog = active_webhook(store, app).await;
+    for at in 0..5 {
+        publish(store, app, t(at)).await;
+    }
+    // The oldest delivery is tried once and fails: its retry becomes due at t(20), later
+    // than every first attempt.
+    let tried = store
+        .claim_due(&claim_at(t(10), 1), ClaimLane::OldestDue)
+        .await
+        .unwrap()
+        .remove(0);
+    store
+        .record_attempts(&[record(
+            &tried,
+            attempt(t(10), 500),
+            AttemptOutcome::RetryAt(t(20)),
+        )])
+        .await
+        .unwrap();
+    let mut by_due = deliveries(store, &backlog).await;
+    by_due.sort_by_key(|d| d.created_at);
+
+    let fresh = store
+        .claim_due(&claim_at(t(30), 2), ClaimLane::NewestFirstAttempts)
+        .await
+        .unwrap();
+    let oldest = store
+        .claim_due(&claim_at(t(30), 10), ClaimLane::OldestDue)
+        .await
+        .unwrap();
+
+    assert_eq!(tried.request_id, by_due[0].request_id);
+    let mut newest: Vec<_> = fresh.iter().map(|c| c.request_id).collect();
+    newest.sort();
+    let mut want = vec![by_due[4].request_id, by_due[3].request_id];
+    want.sort();
+    assert_eq!(
+        newest, want,
+        "the two newest first attempts; the retry due later is not among them"
+    );
+    let mut rest: Vec<_> = oldest.iter().map(|c| c.request_id).collect();
+    rest.sort();
+    let mut want = vec![
+        by_due[0].request_id,
+        by_due[1].request_id,
+        by_due[2].request_id,
+    ];
+    want.sort();
+    assert_eq!(rest, want, "the oldest lane takes what the fresh lane left");
 }
 
 async fn deliveries_of_skipped_webhooks_stay_queued(db: TestDb) {
@@ -103,7 +161,10 @@ async fn deliveries_of_skipped_webhooks_stay_queued(db: TestDb) {
         ..claim_at(t(0), 10)
     };
 
-    let first = store.claim_due(&skipping).await.unwrap();
+    let first = store
+        .claim_due(&skipping, ClaimLane::OldestDue)
+        .await
+        .unwrap();
     let rest = claim_all(store, t(0)).await;
 
     assert_eq!(

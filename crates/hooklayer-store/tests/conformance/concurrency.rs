@@ -39,7 +39,7 @@ async fn concurrent_claimers_get_every_due_delivery_exactly_once(db: TestDb) {
                         limit: 7,
                         skip_webhooks: vec![],
                     };
-                    let batch = store.claim_due(&claim).await.unwrap();
+                    let batch = store.claim_due(&claim, ClaimLane::OldestDue).await.unwrap();
                     if batch.is_empty() {
                         return got;
                     }

@@ -72,7 +72,11 @@ async fn a_change_is_applied_recorded_and_keeps_the_replaced_secret_for_its_wind
     );
 
     publish(store, app, now).await;
-    let claimed = store.claim_due(&claim_at(now, 10)).await.unwrap().remove(0);
+    let claimed = store
+        .claim_due(&claim_at(now, 10), ClaimLane::OldestDue)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(claimed.secret.expose(), "second-secret-0123456789");
     assert_eq!(claimed.previous_secret, Some(w.secret.clone()));
 
@@ -84,7 +88,11 @@ async fn a_change_is_applied_recorded_and_keeps_the_replaced_secret_for_its_wind
         .unwrap();
     assert_eq!(applied.keys, ["secret"], "events did not change this time");
     publish(store, app, now).await;
-    let claimed = store.claim_due(&claim_at(now, 10)).await.unwrap().remove(0);
+    let claimed = store
+        .claim_due(&claim_at(now, 10), ClaimLane::OldestDue)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(
         claimed.previous_secret, None,
         "a zero window is over at once"

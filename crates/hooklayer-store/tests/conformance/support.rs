@@ -265,7 +265,7 @@ pub fn claim_at(now: Timestamp, limit: u32) -> Claim {
 /// Claims everything due at `now`.
 pub async fn claim_all(store: &dyn Store, now: Timestamp) -> Vec<ClaimedDelivery> {
     store
-        .claim_due(&claim_at(now, 10_000))
+        .claim_due(&claim_at(now, 10_000), ClaimLane::OldestDue)
         .await
         .expect("claim")
 }

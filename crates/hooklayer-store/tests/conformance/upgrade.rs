@@ -6,7 +6,7 @@ use crate::support::PgDatabase;
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::WebhookStatus;
 use hooklayer_store::migrate::{Migration, CREATE_TABLE, POSTGRES, SQLITE};
-use hooklayer_store::{connect, Claim};
+use hooklayer_store::{connect, Claim, ClaimLane};
 use sqlx::Connection;
 
 const APP: &str = "0b0e8a8e-2f44-4a59-9d2e-4a1d7c3f0a01";
@@ -46,7 +46,7 @@ async fn assert_upgraded(url: &str) {
         limit: 10,
         skip_webhooks: vec![],
     };
-    let claimed = store.claim_due(&claim).await.unwrap();
+    let claimed = store.claim_due(&claim, ClaimLane::OldestDue).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert!(!claimed[0].shaped && claimed[0].previous_secret.is_none());
     assert!(store.webhook_changes(w.id, 10).await.unwrap().is_empty());

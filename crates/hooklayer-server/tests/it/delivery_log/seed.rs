@@ -8,7 +8,9 @@ use hooklayer_core::ids::{AppId, EventId, WebhookId};
 use hooklayer_core::target_url::TargetUrl;
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::{Secret, Webhook, WebhookStatus, WebhookVersion};
-use hooklayer_store::{Attempt, AttemptOutcome, AttemptRecord, Claim, CreateWebhook, Store};
+use hooklayer_store::{
+    Attempt, AttemptOutcome, AttemptRecord, Claim, ClaimLane, CreateWebhook, Store,
+};
 
 /// How seeded deliveries end.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,7 +86,10 @@ async fn finish(store: &dyn Store, at: Timestamp, end: End) {
             limit: 1000,
             skip_webhooks: Vec::new(),
         };
-        let claimed = store.claim_due(&claim).await.expect("claim");
+        let claimed = store
+            .claim_due(&claim, ClaimLane::OldestDue)
+            .await
+            .expect("claim");
         if claimed.is_empty() {
             return;
         }
