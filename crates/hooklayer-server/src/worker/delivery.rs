@@ -72,6 +72,8 @@ pub async fn run(state: Arc<AppState>, client: OutboundClient, shutdown: Cancell
 
 async fn claim_loop(ctx: &Arc<Ctx>) {
     let state = &ctx.state;
+    // Whether the last round found more due than it could take (see `claim_round`).
+    let mut backlog = false;
     while !ctx.shutdown.is_cancelled() {
         let (room, skip_webhooks) = ctx.tracker.room();
         let limit = room.min(CLAIM_BATCH);
@@ -87,7 +89,7 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
             limit: limit as u32,
             skip_webhooks,
         };
-        let claimed = match claim_round(state, &claim).await {
+        let claimed = match claim_round(state, &claim, backlog).await {
             Ok(round) => round,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming deliveries failed; retrying");
@@ -96,6 +98,7 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
             }
         };
         let (full, token_at) = (claimed.more_due, claimed.token_at);
+        backlog = full;
         for d in claimed.deliveries {
             let permits = ctx.tracker.add(d.webhook, d.max_in_flight);
             let ctx = ctx.clone();
@@ -125,31 +128,34 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
 /// What one round of claims took.
 struct ClaimRound {
     deliveries: Vec<ClaimedDelivery>,
-    /// The oldest-due lane came back full: more is due, claim again at once.
+    /// The oldest-due lane came back full (or had no room): more is due, claim again at once.
     more_due: bool,
     /// When a rate-limited webhook gets its next token.
     token_at: Option<Timestamp>,
 }
 
 /// One round of claims, in three lanes sharing `claim.limit`:
-/// - the oldest due deliveries (three quarters of the room): the backlog drains in order;
-/// - when that lane is full, so a due backlog exists, the newest first attempts: an event
+/// - while a due backlog exists (`backlog`: the last round's oldest-due lane came back full),
+///   a quarter of the room (at least one) first goes to the newest first attempts, and up to
+///   as much to shaped webhooks, so neither waits for the backlog to drain. An event
 ///   published now is not held behind thousands of older due rows of other webhooks (a
-///   restart after an outage, endpoints that keep failing) — retries never crowd this lane;
-/// - shaped webhooks (SPEC §12), claimed apart under their rows' locks, with what room is left.
-async fn claim_round(state: &AppState, claim: &Claim) -> hooklayer_store::StoreResult<ClaimRound> {
+///   restart after an outage, endpoints that keep failing), even when the worker is saturated
+///   and frees its room a few deliveries at a time — retries never crowd this lane;
+/// - the oldest due deliveries with the rest: the backlog drains in order;
+/// - without a backlog, shaped webhooks (SPEC §12, claimed apart under their rows' locks)
+///   get what room is left.
+async fn claim_round(
+    state: &AppState,
+    claim: &Claim,
+    backlog: bool,
+) -> hooklayer_store::StoreResult<ClaimRound> {
     let limit = claim.limit;
-    let oldest_share = limit - limit / FRESH_SHARE;
-    let oldest = Claim {
-        limit: oldest_share,
-        ..claim.clone()
-    };
-    let mut deliveries = state.store.claim_due(&oldest, ClaimLane::OldestDue).await?;
-    let more_due = deliveries.len() as u32 == oldest_share;
-    let room = |taken: usize| limit.saturating_sub(taken as u32);
-    if more_due && room(deliveries.len()) > 0 {
+    let share = limit.div_ceil(FRESH_SHARE);
+    let mut deliveries = Vec::new();
+    let mut token_at = None;
+    if backlog {
         let fresh = Claim {
-            limit: room(deliveries.len()),
+            limit: share,
             ..claim.clone()
         };
         match state
@@ -157,29 +163,58 @@ async fn claim_round(state: &AppState, claim: &Claim) -> hooklayer_store::StoreR
             .claim_due(&fresh, ClaimLane::NewestFirstAttempts)
             .await
         {
-            Ok(found) => deliveries.extend(found),
+            Ok(found) => deliveries = found,
             Err(e) => tracing::warn!(error = %e, "claiming new deliveries failed; retrying"),
         }
+        let room = limit.saturating_sub(deliveries.len() as u32);
+        token_at = claim_shaped(state, claim, share.min(room), &mut deliveries).await;
     }
-    let mut token_at = None;
-    if room(deliveries.len()) > 0 {
-        let shaped = Claim {
-            limit: room(deliveries.len()),
-            ..claim.clone()
-        };
-        match state.store.claim_shaped(&shaped).await {
-            Ok(s) => {
-                token_at = s.wake_at;
-                deliveries.extend(s.deliveries);
-            }
-            Err(e) => tracing::warn!(error = %e, "claiming shaped deliveries failed; retrying"),
-        }
+    let oldest = Claim {
+        limit: limit.saturating_sub(deliveries.len() as u32),
+        ..claim.clone()
+    };
+    let mut more_due = true;
+    if oldest.limit > 0 {
+        let found = state.store.claim_due(&oldest, ClaimLane::OldestDue).await?;
+        more_due = found.len() as u32 == oldest.limit;
+        deliveries.extend(found);
+    }
+    if !backlog {
+        let room = limit.saturating_sub(deliveries.len() as u32);
+        token_at = claim_shaped(state, claim, room, &mut deliveries).await;
     }
     Ok(ClaimRound {
         deliveries,
         more_due,
         token_at,
     })
+}
+
+/// Claims up to `limit` deliveries of shaped webhooks into `into`; answers when a
+/// rate-limited webhook gets its next token.
+async fn claim_shaped(
+    state: &AppState,
+    claim: &Claim,
+    limit: u32,
+    into: &mut Vec<ClaimedDelivery>,
+) -> Option<Timestamp> {
+    if limit == 0 {
+        return None;
+    }
+    let shaped = Claim {
+        limit,
+        ..claim.clone()
+    };
+    match state.store.claim_shaped(&shaped).await {
+        Ok(s) => {
+            into.extend(s.deliveries);
+            s.wake_at
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "claiming shaped deliveries failed; retrying");
+            None
+        }
+    }
 }
 
 /// Whether the delivery's webhook may still be sent to. The in-memory stop set is a hint
