@@ -75,7 +75,7 @@ pub enum ClaimLane {
 /// How many of the most recently due deliveries [`ClaimLane::NewestFirstAttempts`] looks
 /// through: the bound that keeps its cost flat however large the due backlog is. A new
 /// delivery stays within it unless this many others became due between two claims.
-pub const FRESH_WINDOW: u32 = 4096;
+pub const FRESH_WINDOW: u32 = 1024;
 
 /// Everything a worker needs to send one delivery attempt.
 #[derive(Clone, Debug)]

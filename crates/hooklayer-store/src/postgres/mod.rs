@@ -458,11 +458,13 @@ where
 }
 
 impl PgStore {
-    /// Refreshes the planner statistics of `deliveries` in the background, at most once per
+    /// Refreshes the planner statistics of `deliveries` and `webhooks` in the background, at most once per
     /// [`ANALYZE_EVERY`] per process. Called when a claim was slow: a queue that grew faster
     /// than autovacuum analyzes it makes the planner sort the whole due set instead of
     /// walking `deliveries_due` in order (measured: 400 ms instead of 5 ms per claim with
-    /// 300,000 pending rows).
+    /// 300,000 pending rows), and a `webhooks` table that grew by thousands of rows since
+    /// its last analyze makes it walk every webhook's deliveries instead (measured: 730 ms
+    /// instead of 1.4 ms with 10,000 webhooks and 100,000 due rows).
     pub(super) fn refresh_statistics(&self) {
         let now = std::time::Instant::now();
         {
@@ -474,7 +476,7 @@ impl PgStore {
         }
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            if let Err(e) = sqlx::query("ANALYZE deliveries").execute(&pool).await {
+            if let Err(e) = sqlx::query("ANALYZE deliveries, webhooks").execute(&pool).await {
                 tracing::warn!(error = %e, "refreshing queue statistics failed");
             }
         });

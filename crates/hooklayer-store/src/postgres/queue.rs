@@ -181,14 +181,17 @@ pub(super) async fn claim_due(
         ClaimLane::OldestDue => format!(
             "SELECT d.request_id {DUE} ORDER BY d.next_attempt_at LIMIT $4 FOR UPDATE OF d SKIP LOCKED"
         ),
-        // The window walks deliveries_due backwards from now without locking; the first
-        // attempts in it are then locked, their due-ness re-checked once locked.
+        // The window walks deliveries_due backwards from now without locking; its first
+        // attempts are then locked by primary key (an array, so the planner never hashes
+        // the whole table against the window), their due-ness re-checked once locked.
         ClaimLane::NewestFirstAttempts => format!(
             "SELECT d.request_id FROM deliveries d
-             WHERE d.request_id IN (
-                 SELECT d.request_id {DUE} ORDER BY d.next_attempt_at DESC LIMIT {FRESH_WINDOW})
-               AND d.attempts_made = 0 AND d.status = 'pending' AND d.next_attempt_at <= $2
-             ORDER BY d.next_attempt_at DESC LIMIT $4
+             WHERE d.request_id = ANY(ARRAY(
+                 SELECT x.request_id FROM (
+                     SELECT d.request_id, d.attempts_made, d.next_attempt_at {DUE}
+                     ORDER BY d.next_attempt_at DESC LIMIT {FRESH_WINDOW}) x
+                 WHERE x.attempts_made = 0 ORDER BY x.next_attempt_at DESC LIMIT $4))
+               AND d.status = 'pending' AND d.next_attempt_at <= $2
              FOR UPDATE OF d SKIP LOCKED"
         ),
     };
