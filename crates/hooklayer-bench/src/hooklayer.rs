@@ -81,6 +81,8 @@ pub struct Launch<'a> {
     pub sqlite_sync: Option<&'a str>,
     /// `HOOKLAYER_ROLE` (`api`, `worker`); `None`: hooklayer's default, `all`.
     pub role: Option<&'a str>,
+    /// `HOOKLAYER_ADMIN_TOKEN`, when the scenario signs in as the operator.
+    pub admin_token: Option<&'a str>,
 }
 
 /// What `hooklayer apps create` prints (the fields the bench uses).
@@ -168,6 +170,9 @@ impl Hooklayer {
         }
         if let Some(role) = launch.role {
             cmd.env("HOOKLAYER_ROLE", role);
+        }
+        if let Some(token) = launch.admin_token {
+            cmd.env("HOOKLAYER_ADMIN_TOKEN", token);
         }
         let child = cmd
             .spawn()

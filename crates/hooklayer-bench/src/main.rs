@@ -126,6 +126,15 @@ struct Args {
     /// Deliveries queued in the state run [default: 10000; full size 1000000].
     #[arg(long, default_value_t = 10_000)]
     state_deliveries: u64,
+    /// Webhooks (all in one app) of the ui run.
+    #[arg(long, default_value_t = 100)]
+    ui_webhooks: u64,
+    /// Deliveries in the log of the ui run [default: 1000000; quick 20000].
+    #[arg(long)]
+    ui_deliveries: Option<u64>,
+    /// Requests per dashboard page in the ui run [default: 100; quick 10].
+    #[arg(long)]
+    ui_requests: Option<u64>,
     /// Upper bound, in seconds, on each publishing phase and each wait for deliveries.
     #[arg(long, default_value_t = 300)]
     drain_timeout: u64,
@@ -161,6 +170,9 @@ impl Args {
             state_apps: self.state_apps,
             state_webhooks_per_app: self.state_webhooks_per_app,
             state_deliveries: self.state_deliveries,
+            ui_webhooks: self.ui_webhooks,
+            ui_deliveries: pick(self.ui_deliveries, 1_000_000, 20_000),
+            ui_requests: pick(self.ui_requests, 100, 10),
         }
     }
 
@@ -181,6 +193,7 @@ impl Args {
                 Scenario::Scaleout,
                 Scenario::Backlog,
                 Scenario::State,
+                Scenario::Ui,
             ]
         });
         if list

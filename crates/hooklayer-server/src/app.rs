@@ -73,6 +73,10 @@ impl App {
                 token.clone(),
             ));
             workers.spawn(worker::retention::run(self.state.clone(), token.clone()));
+            workers.spawn(worker::queue_samples::run(
+                self.state.clone(),
+                token.clone(),
+            ));
         }
         let router = crate::routes::router(self.state.clone())
             .layer(axum::middleware::from_fn(crate::telemetry::trace_request));

@@ -19,6 +19,7 @@
 pub mod migrate;
 pub mod model;
 pub mod postgres;
+mod rollup;
 mod rows;
 mod shaping;
 pub mod sqlite;
@@ -304,8 +305,33 @@ pub trait Store: Send + Sync + 'static {
         webhook: Option<WebhookId>,
         from_minute: i64,
     ) -> StoreResult<Vec<StatRow>>;
-    /// Deletes statistics of minutes before `before_minute`; returns rows deleted.
+    /// The quarter-hour roll-up of the statistics (`delivery_stats_15m`), for quarters that end
+    /// after `from_minute`, oldest first; a row's `minute` is its quarter's first minute. Of
+    /// one webhook, or summed over every webhook of the app.
+    async fn stats_by_quarter(
+        &self,
+        app: AppId,
+        webhook: Option<WebhookId>,
+        from_minute: i64,
+    ) -> StoreResult<Vec<StatRow>>;
+    /// Each webhook of the app with attempts in quarters that end after `from_minute`: its
+    /// succeeded and failed attempts there (one aggregate over the roll-up).
+    async fn attempt_totals(
+        &self,
+        app: AppId,
+        from_minute: i64,
+    ) -> StoreResult<Vec<(WebhookId, u64, u64)>>;
+    /// Deletes statistics (per minute and per quarter) and queue samples of minutes before
+    /// `before_minute`; returns per-minute rows deleted.
     async fn purge_stats(&self, before_minute: i64) -> StoreResult<u64>;
+    /// Pending, due-at-`now` and failed deliveries, each counted up to `cap` (a page stays
+    /// fast whatever the depth); `minute` is `now`'s.
+    async fn queue_counts(&self, now: Timestamp, cap: u32) -> StoreResult<QueueSample>;
+    /// Keeps a queue sample unless its minute has one already (another process's); returns
+    /// whether it was kept.
+    async fn add_queue_sample(&self, sample: &QueueSample) -> StoreResult<bool>;
+    /// Queue samples from `from_minute` on, oldest first.
+    async fn queue_samples(&self, from_minute: i64) -> StoreResult<Vec<QueueSample>>;
     // ---- listener streams (SPEC §14) ---------------------------------------------------
     /// Tells every process sharing the database, this one included (PostgreSQL `NOTIFY
     /// hooklayer_listen`); a no-op on backends where every writer is in this process.

@@ -33,6 +33,10 @@ pub const SQLITE: &[Migration] = &[
         version: 5,
         sql: include_str!("../migrations/sqlite/0005_deliveries_open.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("../migrations/sqlite/0006_dashboard_rollups.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -56,6 +60,10 @@ pub const POSTGRES: &[Migration] = &[
     Migration {
         version: 5,
         sql: include_str!("../migrations/postgres/0005_deliveries_open.sql"),
+    },
+    Migration {
+        version: 6,
+        sql: include_str!("../migrations/postgres/0006_dashboard_rollups.sql"),
     },
 ];
 

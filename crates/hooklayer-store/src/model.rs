@@ -268,6 +268,18 @@ pub struct QueueDepth {
     pub in_line: u64,
 }
 
+/// The queue at one minute, for the operator's chart; also the bounded live counts of the
+/// system page (each figure then stops at the cap it was counted to).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueSample {
+    /// Unix minutes.
+    pub minute: i64,
+    pub pending: u64,
+    /// Pending and due at the time of the sample.
+    pub due: u64,
+    pub failed: u64,
+}
+
 /// A dashboard session (SPEC §13). The cookie holds a random id; the store keeps its hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UiSession {

@@ -20,6 +20,8 @@ mod ingest;
 mod log;
 #[path = "conformance/purge.rs"]
 mod purge;
+#[path = "conformance/rollups.rs"]
+mod rollups;
 #[path = "conformance/sessions.rs"]
 mod sessions;
 #[path = "conformance/shaping.rs"]

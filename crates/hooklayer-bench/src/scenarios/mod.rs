@@ -12,6 +12,8 @@ mod scaleout;
 mod slow;
 mod state;
 mod throughput;
+mod ui;
+mod ui_seed;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -59,6 +61,8 @@ pub enum Scenario {
     Backlog,
     /// Restart, memory and latency with many webhooks and a large pending backlog.
     State,
+    /// Dashboard page time with many webhooks and a large delivery log.
+    Ui,
 }
 
 impl Scenario {
@@ -77,6 +81,7 @@ impl Scenario {
             Self::Scaleout => "scaleout",
             Self::Backlog => "backlog",
             Self::State => "state",
+            Self::Ui => "ui",
         }
     }
 }
@@ -124,6 +129,10 @@ pub struct Settings {
     pub state_apps: u64,
     pub state_webhooks_per_app: u64,
     pub state_deliveries: u64,
+    /// Webhooks (one app), deliveries in the log, and requests per page of the ui run.
+    pub ui_webhooks: u64,
+    pub ui_deliveries: u64,
+    pub ui_requests: u64,
 }
 
 impl Settings {
@@ -214,6 +223,7 @@ impl Bench {
                 .join(format!("hooklayer-{label}-{}.log", backend.name())),
             sqlite_sync: self.settings.sqlite_sync.as_deref(),
             role: None,
+            admin_token: None,
         }
     }
 
@@ -330,6 +340,7 @@ impl Bench {
             Scenario::Scaleout => scaleout::run(self, backend).await,
             Scenario::Backlog => backlog::run(self, backend).await,
             Scenario::State => state::run(self, backend).await,
+            Scenario::Ui => ui::run(self, backend).await,
         };
         if let Err(err) = result {
             let backend_name = if scenario == Scenario::Raw {

@@ -2,12 +2,14 @@
 //! tokens (each token shown once, on the page that answers the POST, never in a URL), and the
 //! system view with the queue depth.
 
+use super::charts::Window;
 use super::error::UiError;
 use super::layout::{csrf_field, page, time};
+use super::queue_chart;
 use super::session::{Session, Write};
 use crate::service::{self, apps::parse_app_name};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
@@ -43,10 +45,19 @@ pub async fn open_app(state: &AppState, session: &Session, app: &str) -> Result<
         .ok_or(UiError::NotFound("app"))
 }
 
+/// The system page counts the whole queue up to here ("10000+"); its chart shows the exact
+/// depth sampled once a minute.
+pub const QUEUE_CAP: u32 = 10_000;
+
 /// A bounded count as text: "1000+" past the cap.
 pub fn count_text(n: u64) -> String {
-    if n >= u64::from(COUNT_CAP) {
-        format!("{COUNT_CAP}+")
+    capped_text(n, COUNT_CAP)
+}
+
+/// A count made with `cap` as text: "{cap}+" when it reached the cap.
+pub fn capped_text(n: u64, cap: u32) -> String {
+    if n >= u64::from(cap) {
+        format!("{cap}+")
     } else {
         n.to_string()
     }
@@ -181,14 +192,21 @@ pub async fn create_token(
     Ok(token_page(&session, "Token created", &app, &token))
 }
 
-/// `GET /ui/system`: queue depth and webhooks by status.
+/// `GET /ui/system`: queue depth (counted up to [`QUEUE_CAP`], and charted from the
+/// samples), webhooks by status.
 pub async fn system(
     State(state): State<Arc<AppState>>,
     session: Session,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, UiError> {
     require_admin(&session)?;
-    let depth = state.store.queue_depth(Timestamp::now()).await?;
+    let depth = state
+        .store
+        .queue_counts(Timestamp::now(), QUEUE_CAP)
+        .await?;
     let by_status = state.store.count_webhooks().await?;
+    let chart = queue_chart::section(&state, Window::from_query(query.as_deref())).await?;
+    let n = |v: u64| capped_text(v, QUEUE_CAP);
     Ok(page(
         &session,
         "System",
@@ -198,9 +216,9 @@ pub async fn system(
                 div.card {
                     h2 { "Queue" }
                     dl.facts {
-                        dt { "Pending" } dd { (depth.pending) }
-                        dt { "Due now" } dd { (depth.due) }
-                        dt { "Failed (kept, replayable)" } dd { (depth.failed) }
+                        dt { "Pending" } dd { (n(depth.pending)) }
+                        dt { "Due now" } dd { (n(depth.due)) }
+                        dt { "Failed (kept, replayable)" } dd { (n(depth.failed)) }
                     }
                 }
                 div.card {
@@ -210,6 +228,7 @@ pub async fn system(
                     }
                 }
             }
+            (chart)
         },
     ))
 }

@@ -12,6 +12,7 @@ use hooklayer_core::ids::{AppId, WebhookId};
 use hooklayer_core::time::Timestamp;
 use hooklayer_store::{StatRow, LATENCY_BOUNDS_MS, LATENCY_BUCKETS};
 use maud::{html, Markup, PreEscaped};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// The span a chart covers.
@@ -32,20 +33,20 @@ impl Window {
             Window::Hour
         }
     }
-    fn minutes(self) -> i64 {
+    pub(super) fn minutes(self) -> i64 {
         match self {
             Window::Hour => 60,
             Window::Day => 24 * 60,
         }
     }
     /// Minutes per bar.
-    fn step(self) -> i64 {
+    pub(super) fn step(self) -> i64 {
         match self {
             Window::Hour => 1,
-            Window::Day => 15,
+            Window::Day => QUARTER,
         }
     }
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             Window::Hour => "the last hour",
             Window::Day => "the last 24 hours",
@@ -88,45 +89,62 @@ impl Slot {
     }
 }
 
-fn now_minute() -> i64 {
+pub(super) fn now_minute() -> i64 {
     Timestamp::now().millis().div_euclid(60_000)
 }
 
-/// The statistics of the window, one slot per bar, oldest first.
+/// Minutes per quarter hour, the unit of the statistics' roll-up.
+const QUARTER: i64 = 15;
+
+/// The first minute a window's chart shows: the hour's 60 minutes up to this one, or the
+/// day's 96 quarters up to this one (aligned on quarters, so each bar is one roll-up row).
+pub(super) fn window_start(window: Window) -> i64 {
+    let now = now_minute();
+    match window {
+        Window::Hour => now + 1 - window.minutes(),
+        Window::Day => (now.div_euclid(QUARTER) + 1) * QUARTER - window.minutes(),
+    }
+}
+
+/// The statistics of the window, one slot per bar, oldest first. The hour reads at most 60
+/// per-minute rows per webhook, the day 96 quarter rows (never 1,440 minutes).
 async fn slots(
     state: &AppState,
     app: AppId,
     webhook: Option<WebhookId>,
     window: Window,
 ) -> Result<Vec<Slot>, UiError> {
-    let end = now_minute() + 1;
-    let start = end - window.minutes();
-    let rows = state.store.stats(app, webhook, start).await?;
+    let start = window_start(window);
+    let rows = match window {
+        Window::Hour => state.store.stats(app, webhook, start).await?,
+        Window::Day => state.store.stats_by_quarter(app, webhook, start).await?,
+    };
     let n = (window.minutes() / window.step()) as usize;
     let mut slots = vec![Slot::default(); n];
     for row in &rows {
-        let i = ((row.minute - start) / window.step()) as usize;
-        if let Some(slot) = slots.get_mut(i) {
+        let i = (row.minute - start).div_euclid(window.step());
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| slots.get_mut(i)) {
             slot.add(row);
         }
     }
     Ok(slots)
 }
 
-/// Success rate of a webhook's attempts over the last 24 hours, if it made any.
-pub async fn success_rate_24h(
+/// Success rate of each of the app's webhooks' attempts over the last 24 hours (the day's
+/// 96 quarters), for those that made any: one aggregate over the roll-up for the whole list.
+pub async fn success_rates_24h(
     state: &AppState,
     app: AppId,
-    webhook: WebhookId,
-) -> Result<Option<f64>, UiError> {
-    let rows = state
+) -> Result<HashMap<WebhookId, f64>, UiError> {
+    let totals = state
         .store
-        .stats(app, Some(webhook), now_minute() - 24 * 60)
+        .attempt_totals(app, window_start(Window::Day))
         .await?;
-    let (ok, bad) = rows
-        .iter()
-        .fold((0u64, 0u64), |(o, b), r| (o + r.succeeded, b + r.failed));
-    Ok((ok + bad > 0).then(|| ok as f64 * 100.0 / (ok + bad) as f64))
+    Ok(totals
+        .into_iter()
+        .filter(|(_, ok, bad)| ok + bad > 0)
+        .map(|(id, ok, bad)| (id, ok as f64 * 100.0 / (ok + bad) as f64))
+        .collect())
 }
 
 const W: f64 = 600.0;
@@ -139,7 +157,7 @@ fn y_of(value: f64, max: f64) -> f64 {
     BOTTOM - (value / max.max(1.0)) * (BOTTOM - TOP)
 }
 
-fn frame(svg: &mut String, max_label: &str, window: Window) {
+pub(super) fn frame(svg: &mut String, max_label: &str, window: Window) {
     let _ = write!(
         svg,
         r#"<line class="axis" x1="{LEFT}" y1="{BOTTOM}" x2="{W}" y2="{BOTTOM}"/><text class="tick" x="{x}" y="{ty}" text-anchor="end">{max_label}</text><text class="tick" x="{x}" y="{BOTTOM}" text-anchor="end">0</text><text class="tick" x="{LEFT}" y="{by}">−{span}</text><text class="tick" x="{W}" y="{by}" text-anchor="end">now</text>"#,
@@ -202,34 +220,9 @@ fn latency_svg(slots: &[Slot], window: Window) -> String {
     let max = p99.iter().flatten().copied().max().unwrap_or(0) as f64;
     let mut svg = String::new();
     frame(&mut svg, &format!("{max} ms"), window);
-    let width = (W - LEFT) / slots.len().max(1) as f64;
     for (class, series) in [("line-p99", &p99), ("line-p50", &p50)] {
-        let points: Vec<String> = series
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (i, v)))
-            .map(|(i, v)| {
-                format!(
-                    "{:.1},{:.1}",
-                    LEFT + (i as f64 + 0.5) * width,
-                    y_of(f64::from(v), max)
-                )
-            })
-            .collect();
-        if !points.is_empty() {
-            let _ = write!(
-                svg,
-                r#"<polyline class="{class}" points="{}"/>"#,
-                points.join(" ")
-            );
-        }
-        // A dot per point, so a lone minute with traffic is visible too.
-        for (x, y) in points.iter().filter_map(|p| p.split_once(',')) {
-            let _ = write!(
-                svg,
-                r#"<circle class="{class}-dot" cx="{x}" cy="{y}" r="2.5"/>"#
-            );
-        }
+        let values: Vec<Option<f64>> = series.iter().map(|v| v.map(f64::from)).collect();
+        draw_line(&mut svg, class, &values, max);
     }
     let mut all = Slot::default();
     for s in slots {
@@ -247,7 +240,36 @@ fn latency_svg(slots: &[Slot], window: Window) -> String {
     wrap(&svg, "Attempt latency, p50 and p99", &desc)
 }
 
-fn wrap(body: &str, title: &str, desc: &str) -> String {
+/// One series as a line with a dot per point (so a lone point is visible too), one point per
+/// slot across the chart; `None` slots have no point.
+pub(super) fn draw_line(svg: &mut String, class: &str, values: &[Option<f64>], max: f64) {
+    let width = (W - LEFT) / values.len().max(1) as f64;
+    let points: Vec<(f64, f64)> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (LEFT + (i as f64 + 0.5) * width, y_of(v, max))))
+        .collect();
+    if points.is_empty() {
+        return;
+    }
+    let line: Vec<String> = points
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect();
+    let _ = write!(
+        svg,
+        r#"<polyline class="{class}" points="{}"/>"#,
+        line.join(" ")
+    );
+    for (x, y) in &points {
+        let _ = write!(
+            svg,
+            r#"<circle class="{class}-dot" cx="{x:.1}" cy="{y:.1}" r="2.5"/>"#
+        );
+    }
+}
+
+pub(super) fn wrap(body: &str, title: &str, desc: &str) -> String {
     format!(
         r#"<svg viewBox="0 0 {W} {H}" role="img" aria-label="{title}. {desc}" xmlns="http://www.w3.org/2000/svg"><title>{title}</title><desc>{desc}</desc>{body}</svg>"#
     )

@@ -9,6 +9,7 @@
 //! - [`signin`]: the sign-in and sign-out routes; [`apps`]: the operator's pages;
 //!   [`webhooks`]: an app's webhooks; [`settings`]: a webhook's changes, secret rotation and
 //!   change history; [`deliveries`]: a webhook's log, retry and replay.
+//! - [`charts`], [`queue_chart`]: the SVG charts (statistics, queue samples).
 //! - [`layout`], [`assets`], [`error`], [`form`]: the shell, the stylesheet and script, the
 //!   error pages, form parsing.
 //!
@@ -29,6 +30,7 @@ pub mod deliveries;
 pub mod error;
 pub mod form;
 pub mod layout;
+pub mod queue_chart;
 pub mod register;
 pub mod session;
 pub mod settings;

@@ -58,6 +58,7 @@ pub async fn list_page(
     window: Window,
 ) -> Result<Response, UiError> {
     let hooks = service::webhooks::list(state, app.id).await?;
+    let rates = charts::success_rates_24h(state, app.id).await?;
     let mut rows = Vec::with_capacity(hooks.len());
     for w in &hooks {
         let pending = state
@@ -68,7 +69,7 @@ pub async fn list_page(
             .store
             .count_in_status(w.id, DeliveryStatus::Failed, COUNT_CAP)
             .await?;
-        let rate = charts::success_rate_24h(state, app.id, w.id).await?;
+        let rate = rates.get(&w.id).copied();
         rows.push((w, pending, failed, rate));
     }
     let charts = if hooks.is_empty() {

@@ -283,10 +283,34 @@ impl Store for SqliteStore {
         webhook: Option<WebhookId>,
         from_minute: i64,
     ) -> StoreResult<Vec<StatRow>> {
-        stats::list(self, app, webhook, from_minute).await
+        stats::list(self, app, webhook, from_minute, false).await
+    }
+    async fn stats_by_quarter(
+        &self,
+        app: AppId,
+        webhook: Option<WebhookId>,
+        from_minute: i64,
+    ) -> StoreResult<Vec<StatRow>> {
+        stats::list(self, app, webhook, from_minute, true).await
+    }
+    async fn attempt_totals(
+        &self,
+        app: AppId,
+        from_minute: i64,
+    ) -> StoreResult<Vec<(WebhookId, u64, u64)>> {
+        stats::totals(self, app, from_minute).await
     }
     async fn purge_stats(&self, before_minute: i64) -> StoreResult<u64> {
         stats::purge(self, before_minute).await
+    }
+    async fn queue_counts(&self, now: Timestamp, cap: u32) -> StoreResult<QueueSample> {
+        stats::queue_counts(self, now, cap).await
+    }
+    async fn add_queue_sample(&self, sample: &QueueSample) -> StoreResult<bool> {
+        stats::add_sample(self, sample).await
+    }
+    async fn queue_samples(&self, from_minute: i64) -> StoreResult<Vec<QueueSample>> {
+        stats::samples(self, from_minute).await
     }
 
     async fn create_session(&self, session: &UiSession) -> StoreResult<()> {

@@ -1,80 +1,61 @@
-//! Per-minute delivery statistics on SQLite (the dashboard's charts).
+//! The dashboard's kept figures on SQLite: per-minute statistics and their quarter-hour
+//! roll-up (the charts), bounded queue counts and queue samples (the system page). The SQL is
+//! shared with PostgreSQL ([`crate::rollup`]).
 
 use super::SqliteStore;
-use crate::model::{StatDelta, StatRow, LATENCY_BUCKETS};
+use crate::model::{QueueSample, StatDelta, StatRow};
+use crate::rollup::{self, int, quarter_of, QUARTER};
 use crate::rows;
 use crate::StoreResult;
 use hooklayer_core::ids::{AppId, WebhookId};
+use hooklayer_core::time::Timestamp;
 
-const BUCKET_COLUMNS: &str = "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9";
+fn ph(_: usize) -> String {
+    "?".to_owned()
+}
 
-/// One upsert per (webhook, minute): a batch of attempts touches few of them.
+/// One upsert per (webhook, minute) and per (webhook, quarter), in one transaction: a batch of
+/// attempts touches few of them.
 pub(super) async fn add(s: &SqliteStore, deltas: &[StatDelta]) -> StoreResult<()> {
-    let placeholders: Vec<String> = (1..=4 + LATENCY_BUCKETS).map(placeholder).collect();
-    let sum = |c: &str| format!("{c} = delivery_stats.{c} + excluded.{c}");
-    let sums: Vec<String> = ["succeeded", "failed"]
-        .into_iter()
-        .map(str::to_owned)
-        .chain((0..LATENCY_BUCKETS).map(|i| format!("b{i}")))
-        .map(|c| sum(&c))
-        .collect();
-    let sql = format!(
-        "INSERT INTO delivery_stats (webhook_id, minute, succeeded, failed, {BUCKET_COLUMNS})
-         VALUES ({}) ON CONFLICT (webhook_id, minute) DO UPDATE SET {}",
-        placeholders.join(", "),
-        sums.join(", ")
-    );
+    let by_minute = rollup::upsert("delivery_stats", "minute", ph);
+    let by_quarter = rollup::upsert("delivery_stats_15m", "quarter", ph);
     let mut tx = super::begin_write(&s.writer).await?;
     for d in deltas {
-        let mut q = sqlx::query(&sql)
-            .bind(d.webhook.to_string())
-            .bind(d.minute)
-            .bind(count(d.succeeded))
-            .bind(count(d.failed));
-        for b in d.buckets {
-            q = q.bind(count(b));
+        for (sql, key) in [(&by_minute, d.minute), (&by_quarter, quarter_of(d))] {
+            let mut q = sqlx::query(sql)
+                .bind(d.webhook.to_string())
+                .bind(key)
+                .bind(int(d.succeeded))
+                .bind(int(d.failed));
+            for b in d.buckets {
+                q = q.bind(int(b));
+            }
+            q.execute(&mut *tx).await?;
         }
-        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-fn count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn placeholder(i: usize) -> String {
-    let _ = i;
-    "?".to_owned()
-}
-
+/// Per-minute rows (`quarters` false) from `from_minute`, or quarter rows from its quarter.
 pub(super) async fn list(
     s: &SqliteStore,
     app: AppId,
     webhook: Option<WebhookId>,
     from_minute: i64,
+    quarters: bool,
 ) -> StoreResult<Vec<StatRow>> {
-    let sums: Vec<String> = (0..LATENCY_BUCKETS)
-        .map(|i| format!("CAST(SUM(b{i}) AS BIGINT) AS b{i}"))
-        .collect();
-    // An app's statistics are those of its current webhooks (at most 100). A webhook's are
-    // read by its primary key (webhook_id, minute), never by scanning every webhook's minutes.
-    let one = if webhook.is_some() {
-        " AND webhook_id = ?"
+    let (table, key, from) = if quarters {
+        (
+            "delivery_stats_15m",
+            "quarter",
+            from_minute.div_euclid(QUARTER),
+        )
     } else {
-        ""
+        ("delivery_stats", "minute", from_minute)
     };
-    let sql = format!(
-        "SELECT minute, CAST(SUM(succeeded) AS BIGINT) AS succeeded,
-                CAST(SUM(failed) AS BIGINT) AS failed, {}
-         FROM delivery_stats
-         WHERE minute >= ?
-           AND webhook_id IN (SELECT id FROM webhooks WHERE app_id = ?){one}
-         GROUP BY minute ORDER BY minute",
-        sums.join(", ")
-    );
-    let mut query = sqlx::query(&sql).bind(from_minute).bind(app.to_string());
+    let sql = rollup::summed(table, key, webhook.is_some(), ph);
+    let mut query = sqlx::query(&sql).bind(from).bind(app.to_string());
     if let Some(webhook) = webhook {
         query = query.bind(webhook.to_string());
     }
@@ -82,10 +63,67 @@ pub(super) async fn list(
     found.iter().map(rows::stat_row).collect()
 }
 
+pub(super) async fn totals(
+    s: &SqliteStore,
+    app: AppId,
+    from_minute: i64,
+) -> StoreResult<Vec<(WebhookId, u64, u64)>> {
+    let found = sqlx::query(&rollup::totals(ph))
+        .bind(from_minute.div_euclid(QUARTER))
+        .bind(app.to_string())
+        .fetch_all(&s.reader)
+        .await?;
+    found.iter().map(rollup::total_row).collect()
+}
+
 pub(super) async fn purge(s: &SqliteStore, before_minute: i64) -> StoreResult<u64> {
-    let done = sqlx::query("DELETE FROM delivery_stats WHERE minute < ?")
+    let [minutes, quarters, samples] = rollup::purges(ph);
+    let done = sqlx::query(&minutes)
+        .bind(before_minute)
+        .execute(&s.writer)
+        .await?;
+    sqlx::query(&quarters)
+        .bind(before_minute.div_euclid(QUARTER))
+        .execute(&s.writer)
+        .await?;
+    sqlx::query(&samples)
         .bind(before_minute)
         .execute(&s.writer)
         .await?;
     Ok(done.rows_affected())
+}
+
+pub(super) async fn queue_counts(
+    s: &SqliteStore,
+    now: Timestamp,
+    cap: u32,
+) -> StoreResult<QueueSample> {
+    let cap = i64::from(cap);
+    let row = sqlx::query(&rollup::queue_counts(ph))
+        .bind(cap)
+        .bind(now.millis())
+        .bind(cap)
+        .bind(cap)
+        .fetch_one(&s.reader)
+        .await?;
+    rollup::sample_row(&row, Some(now.millis().div_euclid(60_000)))
+}
+
+pub(super) async fn add_sample(s: &SqliteStore, sample: &QueueSample) -> StoreResult<bool> {
+    let done = sqlx::query(&rollup::add_sample(ph))
+        .bind(sample.minute)
+        .bind(int(sample.pending))
+        .bind(int(sample.due))
+        .bind(int(sample.failed))
+        .execute(&s.writer)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn samples(s: &SqliteStore, from_minute: i64) -> StoreResult<Vec<QueueSample>> {
+    let found = sqlx::query(&rollup::samples(ph))
+        .bind(from_minute)
+        .fetch_all(&s.reader)
+        .await?;
+    found.iter().map(|r| rollup::sample_row(r, None)).collect()
 }

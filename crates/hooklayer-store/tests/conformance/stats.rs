@@ -8,7 +8,7 @@ conformance![
     old_statistics_are_purged,
 ];
 
-fn delta(
+pub fn delta(
     webhook: hooklayer_core::ids::WebhookId,
     minute: i64,
     ok: u64,

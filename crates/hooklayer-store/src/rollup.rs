@@ -1,0 +1,168 @@
+//! The dashboard's kept figures, as SQL both backends share (they differ only in how a
+//! parameter is written, `?` or `$n`, given as `ph`): the per-minute statistics and their
+//! quarter-hour roll-up, bounded queue counts, and the queue samples of the operator's chart.
+//!
+//! Every query here reads a bounded number of rows: at most a day of quarters per webhook
+//! (96), a cap of index entries per count, one row per sampled minute.
+
+use crate::model::{QueueSample, StatDelta, LATENCY_BUCKETS};
+use crate::rows::StoredRow;
+use crate::StoreError;
+use hooklayer_core::ids::WebhookId;
+
+/// The statistics' bucket columns.
+pub(crate) const BUCKET_COLUMNS: &str = "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9";
+
+/// Minutes per quarter, the roll-up's unit.
+pub(crate) const QUARTER: i64 = 15;
+
+/// The upsert adding one delta to `table` (`delivery_stats` keyed by `minute`, or
+/// `delivery_stats_15m` keyed by `quarter`); binds: webhook, key, succeeded, failed, b0..b9.
+pub(crate) fn upsert(table: &str, key: &str, ph: impl Fn(usize) -> String) -> String {
+    let values: Vec<String> = (1..=4 + LATENCY_BUCKETS).map(ph).collect();
+    let sums: Vec<String> = ["succeeded", "failed"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain((0..LATENCY_BUCKETS).map(|i| format!("b{i}")))
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} (webhook_id, {key}, succeeded, failed, {BUCKET_COLUMNS})
+         VALUES ({}) ON CONFLICT (webhook_id, {key}) DO UPDATE SET {}",
+        values.join(", "),
+        sums.join(", ")
+    )
+}
+
+/// A delta's quarter (its minute's).
+pub(crate) fn quarter_of(d: &StatDelta) -> i64 {
+    d.minute.div_euclid(QUARTER)
+}
+
+/// Summed statistics of an app's webhooks (or one, bound third) from a first key (bound
+/// first; the app second), grouped by `key` and returned as `minute`.
+pub(crate) fn summed(
+    table: &str,
+    key: &str,
+    one_webhook: bool,
+    ph: impl Fn(usize) -> String,
+) -> String {
+    let sums: Vec<String> = (0..LATENCY_BUCKETS)
+        .map(|i| format!("CAST(SUM(b{i}) AS BIGINT) AS b{i}"))
+        .collect();
+    let as_minute = if key == "quarter" {
+        format!("quarter * {QUARTER}")
+    } else {
+        key.to_owned()
+    };
+    // An app's statistics are those of its current webhooks (at most 100). A webhook's are
+    // read by its primary key (webhook_id, key), never by scanning every webhook's rows.
+    let one = if one_webhook {
+        format!(" AND webhook_id = {}", ph(3))
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT {as_minute} AS minute, CAST(SUM(succeeded) AS BIGINT) AS succeeded,
+                CAST(SUM(failed) AS BIGINT) AS failed, {}
+         FROM {table}
+         WHERE {key} >= {}
+           AND webhook_id IN (SELECT id FROM webhooks WHERE app_id = {}){one}
+         GROUP BY {key} ORDER BY {key}",
+        sums.join(", "),
+        ph(1),
+        ph(2)
+    )
+}
+
+/// Each webhook's attempts in the roll-up from a first quarter (bound first; the app second).
+pub(crate) fn totals(ph: impl Fn(usize) -> String) -> String {
+    format!(
+        "SELECT webhook_id, CAST(SUM(succeeded) AS BIGINT) AS succeeded,
+                CAST(SUM(failed) AS BIGINT) AS failed
+         FROM delivery_stats_15m
+         WHERE quarter >= {}
+           AND webhook_id IN (SELECT id FROM webhooks WHERE app_id = {})
+         GROUP BY webhook_id",
+        ph(1),
+        ph(2)
+    )
+}
+
+pub(crate) fn total_row(r: &impl StoredRow) -> Result<(WebhookId, u64, u64), StoreError> {
+    Ok((
+        crate::rows::parse(&r.text("webhook_id")?, "delivery_stats_15m.webhook_id")?,
+        u64::try_from(r.int("succeeded")?).unwrap_or(0),
+        u64::try_from(r.int("failed")?).unwrap_or(0),
+    ))
+}
+
+/// Pending, due and failed deliveries, each up to a cap. Binds: cap, now, cap, cap. Each
+/// count walks one partial index (`deliveries_due`, `deliveries_failed`) and stops at the cap.
+pub(crate) fn queue_counts(ph: impl Fn(usize) -> String) -> String {
+    format!(
+        "SELECT
+            (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending'
+                LIMIT {}) AS p) AS pending,
+            (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending'
+                AND next_attempt_at <= {} LIMIT {}) AS d) AS due,
+            (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'failed'
+                LIMIT {}) AS f) AS failed",
+        ph(1),
+        ph(2),
+        ph(3),
+        ph(4)
+    )
+}
+
+/// Binds: minute, pending, due, failed.
+pub(crate) fn add_sample(ph: impl Fn(usize) -> String) -> String {
+    format!(
+        "INSERT INTO queue_samples (minute, pending, due, failed) VALUES ({}, {}, {}, {})
+         ON CONFLICT (minute) DO NOTHING",
+        ph(1),
+        ph(2),
+        ph(3),
+        ph(4)
+    )
+}
+
+/// Binds: the first minute.
+pub(crate) fn samples(ph: impl Fn(usize) -> String) -> String {
+    format!(
+        "SELECT minute, pending, due, failed FROM queue_samples WHERE minute >= {} ORDER BY minute",
+        ph(1)
+    )
+}
+
+/// A row with `minute` (absent in live counts: `minute` given), `pending`, `due`, `failed`.
+pub(crate) fn sample_row(
+    r: &impl StoredRow,
+    minute: Option<i64>,
+) -> Result<QueueSample, StoreError> {
+    let n = |c: &str| -> Result<u64, StoreError> { Ok(u64::try_from(r.int(c)?).unwrap_or(0)) };
+    Ok(QueueSample {
+        minute: match minute {
+            Some(m) => m,
+            None => r.int("minute")?,
+        },
+        pending: n("pending")?,
+        due: n("due")?,
+        failed: n("failed")?,
+    })
+}
+
+/// The purge statements, each bound with one minute or quarter: per-minute statistics, the
+/// roll-up (a quarter that began before the cut stays until wholly past it), queue samples.
+pub(crate) fn purges(ph: impl Fn(usize) -> String) -> [String; 3] {
+    [
+        format!("DELETE FROM delivery_stats WHERE minute < {}", ph(1)),
+        format!("DELETE FROM delivery_stats_15m WHERE quarter < {}", ph(1)),
+        format!("DELETE FROM queue_samples WHERE minute < {}", ph(1)),
+    ]
+}
+
+/// A count for binding (saturating).
+pub(crate) fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
