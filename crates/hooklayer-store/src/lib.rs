@@ -295,6 +295,9 @@ pub trait Store: Send + Sync + 'static {
         status: DeliveryStatus,
         cap: u32,
     ) -> StoreResult<u64>;
+    /// Each webhook of the app with its pending and failed deliveries, each counted up to
+    /// `cap`, in one round trip (a list page of 100 webhooks makes one query, not 200).
+    async fn open_counts(&self, app: AppId, cap: u32) -> StoreResult<Vec<(WebhookId, u64, u64)>>;
     /// Adds attempts to the per-minute statistics (one row per webhook and minute).
     async fn add_stats(&self, deltas: &[StatDelta]) -> StoreResult<()>;
     /// Per-minute statistics from `from_minute` on, oldest first: of one webhook, or summed

@@ -115,6 +115,32 @@ pub(crate) fn queue_counts(ph: impl Fn(usize) -> String) -> String {
     )
 }
 
+/// Each webhook of an app with its pending and failed deliveries, each counted up to a cap,
+/// in one statement. Binds: cap, cap, app. The status is written out and the condition of
+/// `deliveries_open` repeated, so both planners walk that partial index per webhook.
+pub(crate) fn open_counts(ph: impl Fn(usize) -> String) -> String {
+    let count = |status: &str, cap: String| {
+        format!(
+            "(SELECT COUNT(*) FROM (SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id
+                AND d.status = '{status}' AND d.status <> 'succeeded' LIMIT {cap}) AS c)"
+        )
+    };
+    format!(
+        "SELECT w.id AS webhook_id, {} AS pending, {} AS failed FROM webhooks w WHERE w.app_id = {}",
+        count("pending", ph(1)),
+        count("failed", ph(2)),
+        ph(3)
+    )
+}
+
+pub(crate) fn open_row(r: &impl StoredRow) -> Result<(WebhookId, u64, u64), StoreError> {
+    Ok((
+        crate::rows::parse(&r.text("webhook_id")?, "webhooks.id")?,
+        u64::try_from(r.int("pending")?).unwrap_or(0),
+        u64::try_from(r.int("failed")?).unwrap_or(0),
+    ))
+}
+
 /// Binds: minute, pending, due, failed.
 pub(crate) fn add_sample(ph: impl Fn(usize) -> String) -> String {
     format!(

@@ -13,7 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
-use hooklayer_store::{App, DeliveryStatus};
+use hooklayer_store::App;
 use maud::{html, Markup};
 use serde_json::Value;
 use std::sync::Arc;
@@ -93,19 +93,12 @@ async fn apps_page(
     let apps = state.store.list_apps().await?;
     let mut rows = Vec::with_capacity(apps.len());
     for app in &apps {
-        let hooks = state.store.list_webhooks(app.id).await?;
-        let (mut pending, mut failed) = (0, 0);
-        for w in &hooks {
-            pending += state
-                .store
-                .count_in_status(w.id, DeliveryStatus::Pending, COUNT_CAP)
-                .await?;
-            failed += state
-                .store
-                .count_in_status(w.id, DeliveryStatus::Failed, COUNT_CAP)
-                .await?;
-        }
-        rows.push((app, hooks.len(), pending, failed));
+        // One row per webhook: their number, and their counts summed (each capped, so an
+        // app's total shows "1000+" as soon as any of its webhooks reaches the cap).
+        let counts = state.store.open_counts(app.id, COUNT_CAP).await?;
+        let pending = counts.iter().map(|(_, p, _)| p).sum::<u64>();
+        let failed = counts.iter().map(|(_, _, f)| f).sum::<u64>();
+        rows.push((app, counts.len(), pending, failed));
     }
     Ok(page(
         session,
@@ -117,17 +110,17 @@ async fn apps_page(
                 div.card { p { "No app yet. Create one above, or with " code { "hooklayer apps create --name NAME" } "." } }
             } @else {
                 div.table-wrap #apps data-refresh {
-                    table {
+                    table.cards {
                         thead { tr { th { "App" } th { "Webhooks" } th { "Pending" } th { "Failed" } th.wide-only { "Created" } th { "Token" } } }
                         tbody {
                             @for (app, hooks, pending, failed) in &rows {
                                 tr {
-                                    td { a href=(format!("/ui/apps/{}", app.id)) { (app.name) } br; code.muted { (app.id) } }
-                                    td { (hooks) }
-                                    td { (count_text(*pending)) }
-                                    td { (count_text(*failed)) }
-                                    td.wide-only { (time(app.created_at)) }
-                                    td {
+                                    td data-label="App" { a href=(format!("/ui/apps/{}", app.id)) { (app.name) } br; code.muted { (app.id) } }
+                                    td data-label="Webhooks" { (hooks) }
+                                    td data-label="Pending" { (count_text(*pending)) }
+                                    td data-label="Failed" { (count_text(*failed)) }
+                                    td.wide-only data-label="Created" { (time(app.created_at)) }
+                                    td data-label="Token" {
                                         form method="post" action=(format!("/ui/apps/{}/tokens", app.id)) {
                                             (csrf_field(session))
                                             button.secondary type="submit" aria-label=(format!("Create a token for {}", app.name)) { "New token" }

@@ -69,13 +69,13 @@ pub async fn log_section(
                     } @else { p { "No " (status) " delivery." } }
                 }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap { table.cards {
                     thead { tr { th { "Created" } th { "Event" } th { "Status" } th { "Attempts" } } }
                     tbody { @for d in &logs.items { tr {
-                        td { a href=(format!("{here}/deliveries/{}", d.request_id)) { (time(d.created_at)) } }
-                        td { (d.event_type.as_str()) br; code.muted.wide-only { (d.event_id) } }
-                        td { (badge(d.status.as_str())) }
-                        td { (d.attempts.len()) }
+                        td data-label="Created" { a href=(format!("{here}/deliveries/{}", d.request_id)) { (time(d.created_at)) } }
+                        td data-label="Event" { (d.event_type.as_str()) br; code.muted.wide-only { (d.event_id) } }
+                        td data-label="Status" { (badge(d.status.as_str())) }
+                        td data-label="Attempts" { (d.attempts.len()) }
                     } } }
                 } }
                 @if let Some(next) = &next { p { a href=(next) { "Older deliveries →" } } }
@@ -200,14 +200,14 @@ pub async fn show(
                 }
                 h2 { "Attempts" }
                 @if d.attempts.is_empty() { p { "No attempt yet." } } @else {
-                    div.table-wrap { table {
+                    div.table-wrap { table.cards {
                         thead { tr { th { "Time" } th { "Duration" } th { "Status code" } th { "Error" } th { "Response body" } } }
                         tbody { @for a in &d.attempts { tr {
-                            td { (time(a.at)) }
-                            td { (a.duration_ms) " ms" }
-                            td { @if let Some(code) = a.status_code { (code) } @else { "—" } }
-                            td { @if let Some(e) = &a.error { (e) } @else { "—" } }
-                            td { @if let Some(b) = &a.response_body { pre { (b) } } @else { "—" } }
+                            td data-label="Time" { (time(a.at)) }
+                            td data-label="Duration" { (a.duration_ms) " ms" }
+                            td data-label="Status code" { @if let Some(code) = a.status_code { (code) } @else { "—" } }
+                            td data-label="Error" { @if let Some(e) = &a.error { (e) } @else { "—" } }
+                            td data-label="Response body" { @if let Some(b) = &a.response_body { pre { (b) } } @else { "—" } }
                         } } }
                     } }
                 }

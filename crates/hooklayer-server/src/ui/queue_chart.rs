@@ -67,7 +67,7 @@ pub async fn section(state: &AppState, window: Window) -> Result<Markup, UiError
             " · "
             a href=(format!("{here}?window=24h#charts-title")) aria-current=[(window == Window::Day).then_some("true")] { "Last 24 hours" }
         }
-        div.charts #queue-chart data-refresh {
+        div.charts.single #queue-chart data-refresh {
             figure {
                 (PreEscaped(svg(&points, window)))
                 figcaption { span.key-pending { "—" } " pending " span.key-due { "—" } " due " span.key-failed { "—" } " failed, sampled once a minute" }

@@ -14,10 +14,11 @@ use crate::service;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use hooklayer_core::ids::AppId;
+use hooklayer_core::ids::{AppId, WebhookId};
 use hooklayer_core::webhook::Webhook;
-use hooklayer_store::{App, DeliveryStatus};
+use hooklayer_store::App;
 use maud::{html, Markup};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The path of a webhook's page.
@@ -59,19 +60,20 @@ pub async fn list_page(
 ) -> Result<Response, UiError> {
     let hooks = service::webhooks::list(state, app.id).await?;
     let rates = charts::success_rates_24h(state, app.id).await?;
-    let mut rows = Vec::with_capacity(hooks.len());
-    for w in &hooks {
-        let pending = state
-            .store
-            .count_in_status(w.id, DeliveryStatus::Pending, COUNT_CAP)
-            .await?;
-        let failed = state
-            .store
-            .count_in_status(w.id, DeliveryStatus::Failed, COUNT_CAP)
-            .await?;
-        let rate = rates.get(&w.id).copied();
-        rows.push((w, pending, failed, rate));
-    }
+    let counts: HashMap<WebhookId, (u64, u64)> = state
+        .store
+        .open_counts(app.id, COUNT_CAP)
+        .await?
+        .into_iter()
+        .map(|(id, pending, failed)| (id, (pending, failed)))
+        .collect();
+    let rows: Vec<_> = hooks
+        .iter()
+        .map(|w| {
+            let (pending, failed) = counts.get(&w.id).copied().unwrap_or_default();
+            (w, pending, failed, rates.get(&w.id).copied())
+        })
+        .collect();
     let charts = if hooks.is_empty() {
         html! {}
     } else {
@@ -91,18 +93,18 @@ pub async fn list_page(
                 }
             } @else {
                 div.table-wrap #webhooks data-refresh {
-                    table {
-                        thead { tr { th { "Target" } th { "Status" } th.wide-only { "Events" } th { "Pending" } th { "Failed" } th { "Success, 24 h" } } }
+                    table.cards {
+                        thead { tr { th { "Target" } th { "Status" } th { "Events" } th { "Pending" } th { "Failed" } th { "Success, 24 h" } } }
                         tbody {
                             @for (w, pending, failed, rate) in &rows {
                                 tr {
-                                    td { a href=(webhook_path(w)) { (w.target_url.as_str()) } }
-                                    td { (badge(w.status.as_str()))
+                                    td data-label="Target" { a href=(webhook_path(w)) { (w.target_url.as_str()) } }
+                                    td data-label="Status" { (badge(w.status.as_str()))
                                         @if let Some(reason) = &w.status_reason { br; span.muted { (reason) } } }
-                                    td.wide-only { (w.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")) }
-                                    td { (count_text(*pending)) }
-                                    td { (count_text(*failed)) }
-                                    td { @if let Some(rate) = rate { (format!("{rate:.1} %")) } @else { "—" } }
+                                    td data-label="Events" { (w.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")) }
+                                    td data-label="Pending" { (count_text(*pending)) }
+                                    td data-label="Failed" { (count_text(*failed)) }
+                                    td data-label="Success, 24 h" { @if let Some(rate) = rate { (format!("{rate:.1} %")) } @else { "—" } }
                                 }
                             }
                         }

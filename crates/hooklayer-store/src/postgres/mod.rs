@@ -271,6 +271,9 @@ impl Store for PgStore {
     async fn purge_stats(&self, before_minute: i64) -> StoreResult<u64> {
         stats::purge(self, before_minute).await
     }
+    async fn open_counts(&self, app: AppId, cap: u32) -> StoreResult<Vec<(WebhookId, u64, u64)>> {
+        stats::open_counts(self, app, cap).await
+    }
     async fn queue_counts(&self, now: Timestamp, cap: u32) -> StoreResult<QueueSample> {
         stats::queue_counts(self, now, cap).await
     }

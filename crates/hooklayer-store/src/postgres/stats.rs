@@ -93,6 +93,21 @@ pub(super) async fn purge(s: &PgStore, before_minute: i64) -> StoreResult<u64> {
     Ok(done.rows_affected())
 }
 
+pub(super) async fn open_counts(
+    s: &PgStore,
+    app: AppId,
+    cap: u32,
+) -> StoreResult<Vec<(WebhookId, u64, u64)>> {
+    let cap = i64::from(cap);
+    let found = sqlx::query(&rollup::open_counts(ph))
+        .bind(cap)
+        .bind(cap)
+        .bind(app.to_string())
+        .fetch_all(&s.pool)
+        .await?;
+    found.iter().map(rollup::open_row).collect()
+}
+
 pub(super) async fn queue_counts(
     s: &PgStore,
     now: Timestamp,

@@ -3,7 +3,7 @@
 
 use crate::stats::delta;
 use crate::support::*;
-use hooklayer_core::ids::WebhookId;
+use hooklayer_core::ids::{AppId, WebhookId};
 use hooklayer_store::*;
 
 conformance![
@@ -11,6 +11,7 @@ conformance![
     totals_give_each_webhook_of_the_app_its_attempts_since_a_quarter,
     purging_statistics_keeps_a_quarter_until_it_is_wholly_past,
     queue_counts_stop_at_the_cap,
+    open_counts_give_each_webhook_of_the_app_its_pending_and_failed,
     the_first_sample_of_a_minute_is_kept,
 ];
 
@@ -117,15 +118,15 @@ async fn purging_statistics_keeps_a_quarter_until_it_is_wholly_past(db: TestDb) 
     );
 }
 
-async fn queue_counts_stop_at_the_cap(db: TestDb) {
-    let store = &*db.store;
-    let app = new_app(store).await;
-    active_webhook(store, app).await;
+/// Two webhooks of `app` with three deliveries each (at 0, 10 and 20 ms): the first is left
+/// with three pending (the first claimed, leased to 30 s), the second's are all failed (its
+/// first attempt exhausted it). Returns (healthy, doomed).
+async fn three_pending_and_three_failed(store: &dyn Store, app: AppId) -> (WebhookId, WebhookId) {
+    let healthy = active_webhook(store, app).await;
     let doomed = active_webhook(store, app).await;
     for at in [0, 10, 20] {
         publish(store, app, t(at)).await;
     }
-    // Claimed at 0: every delivery (due then) leases to 30 s; the doomed webhook's first fails.
     let claimed = claim_all(store, t(0)).await;
     let to_fail = claimed.iter().find(|c| c.webhook == doomed.id).unwrap();
     let outcome = AttemptOutcome::Exhausted {
@@ -135,6 +136,13 @@ async fn queue_counts_stop_at_the_cap(db: TestDb) {
         .record_attempts(&[record(to_fail, attempt(t(1), 500), outcome)])
         .await
         .unwrap();
+    (healthy.id, doomed.id)
+}
+
+async fn queue_counts_stop_at_the_cap(db: TestDb) {
+    let store = &*db.store;
+    let app = new_app(store).await;
+    three_pending_and_three_failed(store, app).await;
 
     // Exhausting the webhook fails its three deliveries; the other's three stay pending.
     let all = store.queue_counts(t(60_000), 100).await.unwrap();
@@ -163,4 +171,27 @@ async fn the_first_sample_of_a_minute_is_kept(db: TestDb) {
         vec![sample(5, 3), sample(7, 10)]
     );
     assert_eq!(store.queue_samples(6).await.unwrap(), vec![sample(7, 10)]);
+}
+
+async fn open_counts_give_each_webhook_of_the_app_its_pending_and_failed(db: TestDb) {
+    let store = &*db.store;
+    let app = new_app(store).await;
+    let other_app = new_app(store).await;
+    active_webhook(store, other_app).await;
+    publish(store, other_app, t(0)).await;
+    let (healthy, doomed) = three_pending_and_three_failed(store, app).await;
+    let quiet = active_webhook(store, app).await.id;
+
+    let sorted = |mut v: Vec<(WebhookId, u64, u64)>| {
+        v.sort_by_key(|(id, ..)| [healthy, doomed, quiet].iter().position(|w| w == id));
+        v
+    };
+    let counts = sorted(store.open_counts(app, 100).await.unwrap());
+    assert_eq!(
+        counts,
+        vec![(healthy, 3, 0), (doomed, 0, 3), (quiet, 0, 0)],
+        "every webhook of the app, another app's left out"
+    );
+    let capped = sorted(store.open_counts(app, 2).await.unwrap());
+    assert_eq!(capped, vec![(healthy, 2, 0), (doomed, 0, 2), (quiet, 0, 0)]);
 }

@@ -9,14 +9,15 @@
   function refresh() {
     var parts = document.querySelectorAll("[data-refresh][id]");
     if (busy || document.hidden || parts.length === 0) return;
-    // Never replace a part the user is typing in.
-    var active = document.activeElement;
     busy = true;
     fetch(window.location.href, { credentials: "same-origin", headers: { "X-Refresh": "1" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (text) {
         if (text === null) return;
         var fresh = new DOMParser().parseFromString(text, "text/html");
+        // Never replace the part that holds the focus (a field being typed in, a link
+        // reached by Tab): looked at now, when the answer is in, not when it was asked.
+        var active = document.activeElement;
         parts.forEach(function (part) {
           if (active && part.contains(active) && active.tagName !== "BODY") return;
           var next = fresh.getElementById(part.id);

@@ -2,8 +2,9 @@
 //! token, an app token and the admin token; register a webhook against the HTTPS receiver and
 //! watch it turn active without reloading; publish and watch the log fill; open a failed
 //! delivery and retry it; replay; rotate the secret; deactivate; delete; sign out; every
-//! control reachable by keyboard; no console error. Screenshots go to `target/screenshots/`
-//! (the best are in `docs/img/`).
+//! control of every page reachable by keyboard (Tab), the webhook page's settings, rotation
+//! and delete confirmation included; the system page's queue chart; no console error.
+//! Screenshots go to `target/screenshots/` (the best are in `docs/img/`).
 
 use crate::delivery_log::event;
 use crate::support::app::{started, ADMIN_TOKEN};
@@ -47,13 +48,7 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
         b.wait_for_text("#token-error", "That token is not valid")
             .await;
         if size == "desktop" {
-            let order = b.tab_order(20).await;
-            for control in b.controls().await {
-                assert!(
-                    order.contains(&control),
-                    "sign-in: {control} not reachable by Tab: {order:?}"
-                );
-            }
+            every_control_by_tab(b, "sign-in").await;
             b.screenshot(&shots, "signin").await;
         }
 
@@ -64,13 +59,7 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
         b.screenshot(&shots, &format!("webhooks-empty-{size}"))
             .await;
         if size == "desktop" {
-            let order = b.tab_order(60).await;
-            for control in b.controls().await {
-                assert!(
-                    order.contains(&control),
-                    "app page: {control} not reachable by Tab"
-                );
-            }
+            every_control_by_tab(b, "app page").await;
         }
 
         // A plain-http target: the API's error appears next to the field; then the right one.
@@ -101,6 +90,10 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
         }
         b.wait_for_text("#log .badge-succeeded", "succeeded").await;
         b.screenshot(&shots, &format!("webhook-{size}")).await;
+        if size == "desktop" {
+            // Actions, charts, log, replay, and the settings and rotation forms.
+            every_control_by_tab(b, "webhook page").await;
+        }
         b.wait_for_text("#charts", "3 succeeded").await;
         b.client
             .execute(
@@ -110,6 +103,13 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
             .await
             .expect("scroll");
         b.screenshot(&shots, &format!("charts-{size}")).await;
+        b.client
+            .goto(&app.url(&format!("/ui/apps/{uuid}")))
+            .await
+            .expect("webhook list");
+        b.wait_for_text("#webhooks", "100.0 %").await;
+        b.screenshot(&shots, &format!("webhooks-{size}")).await;
+        b.client.goto(&page).await.expect("webhook page");
 
         // A failing receiver: the delivery fails, the webhook is deactivated (retry schedule
         // of the tests: 50 ms, 100 ms).
@@ -128,6 +128,9 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
         b.click("#log tbody a").await;
         b.wait_for_text("#delivery", "receiver down").await;
         b.screenshot(&shots, &format!("delivery-{size}")).await;
+        if size == "desktop" {
+            every_control_by_tab(b, "delivery page").await;
+        }
         b.click("form[action$='/retry'] button").await;
         b.wait_for_text("#delivery .badge-succeeded", "succeeded")
             .await;
@@ -167,6 +170,11 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
         b.wait_for_text("#status", "Deactivated by User").await;
         b.click("a[href$='/delete']").await;
         b.wait_for_text("main", "Delete this webhook?").await;
+        if size == "desktop" {
+            every_control_by_tab(b, "delete confirmation").await;
+        } else {
+            b.screenshot(&shots, "delete-phone").await;
+        }
         b.click("form input[value=delete] ~ button").await;
         b.wait_for_text("main", "No webhook yet").await;
 
@@ -177,12 +185,34 @@ async fn the_dashboard_works_in_a_real_browser_at_desktop_and_phone_sizes() {
         b.click("button[type=submit]").await;
         b.wait_for_text("#apps", "demo").await;
         b.screenshot(&shots, &format!("apps-{size}")).await;
+        if size == "desktop" {
+            every_control_by_tab(b, "apps page").await;
+        }
         b.click("a[href='/ui/system']").await;
         b.wait_for_text("#system", "Due now").await;
+        // The queue chart has the sample the worker took when it started.
+        b.wait_for_text("#queue-chart", "at the last sample").await;
+        b.screenshot(&shots, &format!("system-{size}")).await;
+        if size == "desktop" {
+            every_control_by_tab(b, "system page").await;
+        }
         b.click("form.signout button").await;
         b.wait_for_text("main", "Sign in").await;
 
         let errors = b.console_errors().await;
         assert!(errors.is_empty(), "console errors at {size}: {errors:#?}");
+    }
+}
+
+/// Tabs through the page until focus comes back around and checks that every link, button
+/// and field of the page took focus on the way.
+async fn every_control_by_tab(b: &Browser, page: &str) {
+    let controls = b.controls().await;
+    let order = b.tab_order(controls.len() * 2 + 10).await;
+    for control in &controls {
+        assert!(
+            order.contains(control),
+            "{page}: {control} not reachable by Tab: {order:?}"
+        );
     }
 }

@@ -148,7 +148,7 @@ crate::both_backends!(
         let detail = ui.get(&delivery).await;
         assert_eq!(detail.status, 200);
         assert!(
-            detail.body.contains("<td>204</td>"),
+            detail.body.contains("data-label=\"Status code\">204</td>"),
             "the attempt's status code: {}",
             detail.body
         );
@@ -349,3 +349,45 @@ crate::both_backends!(a_short_secret_is_accepted_with_a_warning, |db| {
         page.body
     );
 });
+
+crate::both_backends!(
+    the_system_page_counts_the_queue_and_charts_its_samples,
+    |db| {
+        let ca = TestCa::new();
+        let receiver = TestReceiver::start(&ca).await;
+        let (app, uuid, token) = started(&ca, &db).await;
+        let mut owner = UiClient::signed_in(&app, &token).await;
+        let target = receiver.url("/hook");
+        let registered = register(&mut owner, &uuid, &target, "a-long-random-secret-1234").await;
+        wait_for_text(&mut owner, registered.location(), "badge badge-active").await;
+        let mut admin = UiClient::signed_in(&app, ADMIN_TOKEN).await;
+
+        // A worker samples the queue when it starts (then once a minute): the chart has it.
+        let page = wait_for_text(&mut admin, "/ui/system", "at the last sample").await;
+        assert!(
+            page.contains("Over the last hour, at most 0 deliveries"),
+            "{page}"
+        );
+        let day = admin.get("/ui/system?window=24h").await.body;
+        assert!(
+            day.contains("Over the last 24 hours, at most 0 deliveries"),
+            "{day}"
+        );
+
+        // The live counts follow the queue: a delivery that fails for good is counted.
+        receiver.set_default(Behavior::Body(500, "down".into()));
+        let (status, _) = app.publish(&uuid, &token, &event("message.sent")).await;
+        assert_eq!(status, 202);
+        wait_for_text(
+            &mut admin,
+            "/ui/system",
+            "<dt>Failed (kept, replayable)</dt><dd>1</dd>",
+        )
+        .await;
+        let owner_view = owner.get("/ui/system").await;
+        assert_eq!(
+            owner_view.status, 404,
+            "an app's session has no system page"
+        );
+    }
+);
