@@ -3,6 +3,7 @@
 //! so each one's peak RSS (`VmHWM`) is its own and none inherits another's queue.
 
 mod backlog;
+mod claim_delay;
 mod cpu;
 mod ingest;
 mod latency;

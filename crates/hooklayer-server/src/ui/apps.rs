@@ -216,8 +216,12 @@ pub async fn system(
                 }
                 div.card {
                     h2 { "Webhooks" }
-                    dl.facts {
-                        @for (status, n) in &by_status { dt { (status.as_str()) } dd { (n) } }
+                    @if by_status.is_empty() {
+                        p.muted { "No webhook is registered yet." }
+                    } @else {
+                        dl.facts {
+                            @for (status, n) in &by_status { dt { (status.as_str()) } dd { (n) } }
+                        }
                     }
                 }
             }

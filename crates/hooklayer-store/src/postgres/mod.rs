@@ -503,7 +503,10 @@ impl PgStore {
         }
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            if let Err(e) = sqlx::query("ANALYZE deliveries, webhooks").execute(&pool).await {
+            if let Err(e) = sqlx::query("ANALYZE deliveries, webhooks")
+                .execute(&pool)
+                .await
+            {
                 tracing::warn!(error = %e, "refreshing queue statistics failed");
             }
         });
