@@ -3,6 +3,8 @@
 //! PostgreSQL keep exactly the same contract. See `support` for the per-test databases. The
 //! modules live in `tests/conformance/`.
 
+#[path = "fixtures/old_database.rs"]
+mod old_database;
 #[path = "conformance/support.rs"]
 mod support;
 

@@ -17,6 +17,7 @@ mod secrets;
 mod shutdown;
 mod smoke;
 mod support;
+mod upgrade;
 mod validation;
 mod verification;
 mod verify_cli;

@@ -2,6 +2,7 @@
 //! latest schema with its data intact: the webhook has the default delivery settings and the
 //! delivery is claimed as before.
 
+use crate::old_database::{self, OldDatabase, APP, WEBHOOK};
 use crate::support::PgDatabase;
 use hooklayer_core::time::Timestamp;
 use hooklayer_core::webhook::WebhookStatus;
@@ -9,25 +10,14 @@ use hooklayer_store::migrate::{Migration, CREATE_TABLE, POSTGRES, SQLITE};
 use hooklayer_store::{connect, Claim, ClaimLane};
 use sqlx::Connection;
 
-const APP: &str = "0b0e8a8e-2f44-4a59-9d2e-4a1d7c3f0a01";
-const WEBHOOK: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
-
-/// Schema 1 plus one app, one active webhook, one event and its pending delivery.
-fn schema_1_with_data(first: &Migration) -> String {
-    format!(
-        "{CREATE_TABLE};
-         {}
-         INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0);
-         INSERT INTO apps (id, name, created_at) VALUES ('{APP}', 'old', 0);
-         INSERT INTO webhooks (id, app_id, version, target_url, events, secret, config, status, created_at)
-             VALUES ('{WEBHOOK}', '{APP}', '2.0', 'https://old.example/hook', 'message.sent',
-                     '1697f925ec7b1697f925ec7b', '{{}}', 'active', 0);
-         INSERT INTO events (app_id, id, type, created_at, ingested_at, payload, deliveries)
-             VALUES ('{APP}', '3f2504e0-4f89-41d3-9a0c-0305e82c3301', 'message.sent', 0, 0, '{{\"event\":{{}}', 1);
-         INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at)
-             VALUES ('f47ac10b-58cc-4372-a567-0e02b3c479d4', '{APP}', '{WEBHOOK}', '3f2504e0-4f89-41d3-9a0c-0305e82c3301', 'message.sent', 'pending', 0, 0);",
-        first.sql
-    )
+/// Schema 1 with one webhook and one pending delivery.
+fn schema_1_with_data(migrations: &[Migration]) -> String {
+    let db = OldDatabase {
+        target_url: "https://old.example/hook",
+        events: 1,
+        now_ms: 0,
+    };
+    old_database::sql(&migrations[..1], &db)
 }
 
 async fn assert_upgraded(url: &str) {
@@ -57,7 +47,7 @@ async fn a_sqlite_database_at_schema_1_upgrades() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql(&schema_1_with_data(&SQLITE[0]))
+    sqlx::raw_sql(&schema_1_with_data(SQLITE))
         .execute(&mut conn)
         .await
         .unwrap();
@@ -67,7 +57,7 @@ async fn a_sqlite_database_at_schema_1_upgrades() {
 
 #[tokio::test]
 async fn a_postgres_database_at_schema_1_upgrades() {
-    let old = schema_1_with_data(&POSTGRES[0]);
+    let old = schema_1_with_data(POSTGRES);
     upgrade_on_postgres(
         "a_postgres_database_at_schema_1_upgrades",
         &old,
