@@ -33,7 +33,13 @@ impl App {
             trusted_ca_pem: config.trusted_ca_pem.clone(),
             allow_http: config.allow_http_targets,
             addresses: config.address_policy(),
-            max_idle_per_host: config.max_in_flight_per_webhook,
+            // PERFORMANCE: many webhooks can share a host (one SaaS receiving for many
+            // customers), so one host may see every attempt this process has in flight. Keeping
+            // fewer idle connections than that closes connections as soon as they finish and
+            // makes the next attempts pay a TCP and TLS handshake each: with 100 slow webhooks
+            // on one host, handshakes took a third of the CPU and delivery fell to a third of
+            // the offered rate. Idle connections still close after the pool's idle timeout.
+            max_idle_per_host: crate::worker::delivery::MAX_CLAIMED,
         })
         .map_err(|e| ConfigError::new("HOOKLAYER_TRUSTED_CA", e.to_string()))?;
         let store = open_store(&config).await?;

@@ -23,8 +23,9 @@ use tracing::Instrument;
 const CLAIM_BATCH: usize = 256;
 /// One claim round in this many goes to the newest first attempts (see [`claim_round`]).
 const FRESH_SHARE: u32 = 4;
-/// Most deliveries claimed and not yet finished in this process.
-const MAX_CLAIMED: usize = 2048;
+/// Most deliveries claimed and not yet finished in this process, and so most attempts in
+/// flight at once.
+pub const MAX_CLAIMED: usize = 2048;
 
 struct Ctx {
     state: Arc<AppState>,
