@@ -124,9 +124,42 @@ pub fn next_step(
     }
 }
 
+/// Whether an attempt started at `now` ends, and its outcome is recorded, before the claim's
+/// lease ends at `lease_until`: at least the delivery `timeout` plus a fifth of the `lease`
+/// (for the recorder's commit) must be left. Otherwise the lease could run out mid-attempt,
+/// another claim send the delivery again and the late outcome be ignored: a duplicate without
+/// any crash. Judged on the lease's end, not on when the claim returned, because the claim
+/// query itself (a busy writer, a wait for a pool connection) eats into the lease too.
+pub fn fits_in_lease(
+    lease_until: Timestamp,
+    now: Timestamp,
+    timeout: Duration,
+    lease: Duration,
+) -> bool {
+    let needed = timeout + lease / 5;
+    let left = lease_until.millis() - now.millis();
+    left > i64::try_from(needed.as_millis()).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempt_starts_only_while_it_and_its_recording_fit_in_the_lease() {
+        let (timeout, lease) = (Duration::from_secs(1), Duration::from_secs(30));
+        let now = Timestamp::now();
+        // 1 s for the request and 6 s for recording: 7 s must be left.
+        assert!(fits_in_lease(now.plus_millis(30_000), now, timeout, lease));
+        assert!(fits_in_lease(now.plus_millis(7_001), now, timeout, lease));
+        assert!(!fits_in_lease(now.plus_millis(7_000), now, timeout, lease));
+        assert!(!fits_in_lease(now.plus_millis(-5), now, timeout, lease));
+        // The shortest lease allowed (twice the timeout) leaves 0.6 s to start in, where a
+        // rule of "80 % of the lease since the claim" let an attempt end after the lease.
+        let short = Duration::from_secs(2);
+        assert!(fits_in_lease(now.plus_millis(1_401), now, timeout, short));
+        assert!(!fits_in_lease(now.plus_millis(1_400), now, timeout, short));
+    }
 
     #[test]
     fn the_last_failure_exhausts_with_the_layer_style_reason() {

@@ -284,10 +284,18 @@ async fn send(ctx: &Ctx, d: ClaimedDelivery, claimed_at: Instant, permitted: boo
         ctx.tracker.done(d.webhook);
         return;
     }
-    // Nor when the lease is nearly over (another worker may take the delivery then), or when
-    // the webhook stopped while this delivery waited for its slot: the claim simply runs out.
-    let lease_nearly_over = claimed_at.elapsed() > ctx.state.config.lease.mul_f64(0.8);
-    if lease_nearly_over || !still_active(ctx, &d, claimed_at).await {
+    // Nor when the webhook stopped while this delivery waited for its slot, or when the
+    // attempt could outlast the claim: the claim simply runs out and the delivery is due again.
+    // (The lease is judged after the webhook check, which may wait on the database.)
+    let config = &ctx.state.config;
+    if !still_active(ctx, &d, claimed_at).await
+        || !attempt::fits_in_lease(
+            d.lease_until,
+            Timestamp::now(),
+            config.delivery_timeout,
+            config.lease,
+        )
+    {
         ctx.tracker.done(d.webhook);
         return;
     }
