@@ -3,6 +3,7 @@
 //! `Retry-After`, exhaustion, and deleted webhooks.
 
 mod fan_out;
+mod lease;
 mod request;
 mod retries;
 
