@@ -288,13 +288,6 @@ pub trait Store: Send + Sync + 'static {
         since: Timestamp,
         scope: ReplayScope,
     ) -> StoreResult<u64>;
-    /// The webhook's deliveries in `status`, counting at most `cap` (pages stay fast).
-    async fn count_in_status(
-        &self,
-        webhook: WebhookId,
-        status: DeliveryStatus,
-        cap: u32,
-    ) -> StoreResult<u64>;
     /// Each webhook of the app with its pending and failed deliveries, each counted up to
     /// `cap`, in one round trip (a list page of 100 webhooks makes one query, not 200).
     async fn open_counts(&self, app: AppId, cap: u32) -> StoreResult<Vec<(WebhookId, u64, u64)>>;

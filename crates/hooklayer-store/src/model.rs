@@ -299,6 +299,10 @@ pub const LATENCY_BOUNDS_MS: [u32; 9] = [10, 25, 50, 100, 250, 500, 1000, 2500, 
 /// Number of latency buckets.
 pub const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_MS.len() + 1;
 
+/// Minutes per row of the statistics' roll-up (`delivery_stats_15m`): a quarter hour, the
+/// width of one bar of a 24 h chart.
+pub const STATS_QUARTER_MINUTES: i64 = 15;
+
 /// The bucket of an attempt that took `ms`.
 pub fn latency_bucket(ms: u32) -> usize {
     LATENCY_BOUNDS_MS

@@ -14,7 +14,7 @@ use hooklayer_core::ids::WebhookId;
 pub(crate) const BUCKET_COLUMNS: &str = "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9";
 
 /// Minutes per quarter, the roll-up's unit.
-pub(crate) const QUARTER: i64 = 15;
+pub(crate) const QUARTER: i64 = crate::model::STATS_QUARTER_MINUTES;
 
 /// The upsert adding one delta to `table` (`delivery_stats` keyed by `minute`, or
 /// `delivery_stats_15m` keyed by `quarter`); binds: webhook, key, succeeded, failed, b0..b9.

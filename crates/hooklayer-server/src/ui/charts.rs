@@ -10,7 +10,9 @@ use super::error::UiError;
 use crate::state::AppState;
 use hooklayer_core::ids::{AppId, WebhookId};
 use hooklayer_core::time::Timestamp;
-use hooklayer_store::{StatRow, LATENCY_BOUNDS_MS, LATENCY_BUCKETS};
+use hooklayer_store::{
+    StatRow, LATENCY_BOUNDS_MS, LATENCY_BUCKETS, STATS_QUARTER_MINUTES as QUARTER,
+};
 use maud::{html, Markup, PreEscaped};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -92,9 +94,6 @@ impl Slot {
 pub(super) fn now_minute() -> i64 {
     Timestamp::now().millis().div_euclid(60_000)
 }
-
-/// Minutes per quarter hour, the unit of the statistics' roll-up.
-const QUARTER: i64 = 15;
 
 /// The first minute a window's chart shows: the hour's 60 minutes up to this one, or the
 /// day's 96 quarters up to this one (aligned on quarters, so each bar is one roll-up row).

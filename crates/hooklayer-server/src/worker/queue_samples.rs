@@ -16,12 +16,16 @@ use tokio_util::sync::CancellationToken;
 /// The largest figure a sample records.
 pub const SAMPLE_CAP: u32 = 1_000_000;
 
-/// Counts the queue now and keeps it as this minute's sample.
+/// Counts the queue now and keeps it as this minute's sample, unless another process
+/// sampled this minute already (the count walks up to [`SAMPLE_CAP`] index entries: one
+/// process a minute pays it, not every worker).
 pub async fn take(state: &AppState) -> Result<(), hooklayer_store::StoreError> {
-    let sample = state
-        .store
-        .queue_counts(Timestamp::now(), SAMPLE_CAP)
-        .await?;
+    let now = Timestamp::now();
+    let minute = now.millis().div_euclid(60_000);
+    if !state.store.queue_samples(minute).await?.is_empty() {
+        return Ok(());
+    }
+    let sample = state.store.queue_counts(now, SAMPLE_CAP).await?;
     state.store.add_queue_sample(&sample).await?;
     Ok(())
 }

@@ -1,8 +1,7 @@
-//! Counts for the dashboard on SQLite: what a replay would queue, and bounded per-status counts
-//! (a page never counts more rows than it will show).
+//! Counts for the dashboard on SQLite: what a replay would queue.
 
 use super::SqliteStore;
-use crate::model::{DeliveryStatus, ReplayScope};
+use crate::model::ReplayScope;
 use crate::rows::replay_statuses;
 use crate::StoreResult;
 use hooklayer_core::ids::{AppId, WebhookId};
@@ -25,34 +24,6 @@ pub(super) async fn replay_count(
         .bind(app.to_string())
         .bind(webhook.to_string())
         .bind(since.millis())
-        .fetch_one(&s.reader)
-        .await?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// The webhook's deliveries in `status`, counting at most `cap`.
-pub(super) async fn count_in_status(
-    s: &SqliteStore,
-    webhook: WebhookId,
-    status: DeliveryStatus,
-    cap: u32,
-) -> StoreResult<u64> {
-    // The status is written into the statement (it comes from the enum) and the index's
-    // condition repeated, so both planners see that `deliveries_open` answers pending and
-    // failed counts; succeeded ones walk the webhook's log, up to the cap.
-    let open_only = if status == DeliveryStatus::Succeeded {
-        ""
-    } else {
-        " AND status <> 'succeeded'"
-    };
-    let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries
-         WHERE webhook_id = ? AND status = '{}'{open_only} LIMIT ?) AS capped",
-        status.as_str()
-    );
-    let n: i64 = sqlx::query_scalar(&sql)
-        .bind(webhook.to_string())
-        .bind(i64::from(cap))
         .fetch_one(&s.reader)
         .await?;
     Ok(u64::try_from(n).unwrap_or(0))

@@ -265,14 +265,6 @@ impl Store for SqliteStore {
     ) -> StoreResult<u64> {
         counts::replay_count(self, app, webhook, since, scope).await
     }
-    async fn count_in_status(
-        &self,
-        webhook: WebhookId,
-        status: DeliveryStatus,
-        cap: u32,
-    ) -> StoreResult<u64> {
-        counts::count_in_status(self, webhook, status, cap).await
-    }
 
     async fn add_stats(&self, deltas: &[StatDelta]) -> StoreResult<()> {
         stats::add(self, deltas).await
