@@ -6,13 +6,18 @@
 //! size, so under load many single-event requests share one; when idle a request is committed
 //! alone at once (no timer, no added latency). Durability is unchanged: a request is answered
 //! only after the transaction holding its events has committed.
+//!
+//! Each commit also claims what this process's delivery worker has room for of the new
+//! deliveries and hands them over (`worker::handoff`); the worker's claim loop is woken only
+//! for the rest.
 
+use crate::worker::handoff::HandoffDoor;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
-use hooklayer_store::{IngestAnswer, Store, StoreError};
+use hooklayer_store::{Handoff, IngestAnswer, Store, StoreError};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Most requests folded into one commit.
 const MAX_REQUESTS_PER_COMMIT: usize = 64;
@@ -40,10 +45,12 @@ pub enum IngestError {
 }
 
 impl IngestQueue {
-    /// Starts the committing task; it ends when the queue is dropped.
-    pub fn start(store: Arc<dyn Store>) -> Self {
+    /// Starts the committing task; it ends when the queue is dropped. `wake` is the delivery
+    /// worker's: notified when a commit queued deliveries the worker did not take.
+    pub fn start(store: Arc<dyn Store>, door: Arc<HandoffDoor>, wake: Arc<Notify>) -> Self {
         let (jobs, rx) = mpsc::channel(1024);
-        tokio::spawn(run(store, rx));
+        let committer = Committer { store, door, wake };
+        tokio::spawn(run(committer, rx));
         Self { jobs }
     }
 
@@ -63,7 +70,14 @@ impl IngestQueue {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+/// What the committing task works with.
+struct Committer {
+    store: Arc<dyn Store>,
+    door: Arc<HandoffDoor>,
+    wake: Arc<Notify>,
+}
+
+async fn run(committer: Committer, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_REQUESTS_PER_COMMIT);
     while rx.recv_many(&mut jobs, MAX_REQUESTS_PER_COMMIT).await > 0 {
         // One commit per app, in order of first appearance.
@@ -71,26 +85,49 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
             let app = jobs[0].app;
             let (mine, rest): (Vec<Job>, Vec<Job>) = jobs.drain(..).partition(|j| j.app == app);
             jobs = rest;
-            commit(store.as_ref(), app, mine).await;
+            committer.commit(app, mine).await;
         }
     }
 }
 
-async fn commit(store: &dyn Store, app: AppId, jobs: Vec<Job>) {
-    let events: Vec<NewEvent> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
-    match store.ingest(app, &events, Timestamp::now()).await {
-        Ok(answers) => {
-            let mut answers = answers.into_iter();
-            for job in jobs {
-                let share: Vec<IngestAnswer> = answers.by_ref().take(job.events.len()).collect();
-                // A requester that went away (client disconnect) no longer needs its answer.
-                let _ = job.reply.send(Ok(share));
+impl Committer {
+    async fn commit(&self, app: AppId, jobs: Vec<Job>) {
+        let events: Vec<NewEvent> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
+        let taker = self.door.offer();
+        let none = Handoff::none();
+        let handoff = taker.as_ref().map_or(&none, |t| t.handoff());
+        let result = self
+            .store
+            .ingest_handing_off(app, &events, Timestamp::now(), handoff)
+            .await;
+        match result {
+            Ok(ingested) => {
+                let queued: u64 = ingested
+                    .answers
+                    .iter()
+                    .filter(|a| a.stored_now)
+                    .map(|a| u64::from(a.deliveries))
+                    .sum();
+                let handed = ingested.claimed.len() as u64;
+                if let Some(taker) = taker {
+                    taker.take(ingested.claimed);
+                }
+                if queued > handed {
+                    self.wake.notify_one();
+                }
+                let mut answers = ingested.answers.into_iter();
+                for job in jobs {
+                    let share: Vec<IngestAnswer> =
+                        answers.by_ref().take(job.events.len()).collect();
+                    // A requester that went away (client disconnect) no longer needs its answer.
+                    let _ = job.reply.send(Ok(share));
+                }
             }
-        }
-        Err(e) => {
-            let e = Arc::new(e);
-            for job in jobs {
-                let _ = job.reply.send(Err(e.clone()));
+            Err(e) => {
+                let e = Arc::new(e);
+                for job in jobs {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
             }
         }
     }

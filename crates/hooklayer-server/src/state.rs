@@ -22,7 +22,9 @@ pub struct AppState {
     /// Group commit for the publish API.
     pub ingest: IngestQueue,
     /// Wakes the delivery workers of this process when work was queued.
-    pub delivery_wake: Notify,
+    pub delivery_wake: Arc<Notify>,
+    /// Where an ingest hands its new deliveries to this process's delivery worker.
+    pub handoff: Arc<crate::worker::handoff::HandoffDoor>,
     /// Wakes the verification worker of this process when a webhook awaits verification.
     pub verify_wake: Notify,
     /// Webhooks deleted, deactivated or exhausted since their deliveries were claimed.
@@ -64,13 +66,16 @@ impl AppState {
             allow_http: config.allow_http_targets,
             addresses: config.address_policy(),
         };
+        let delivery_wake = Arc::new(Notify::new());
+        let handoff = Arc::new(crate::worker::handoff::HandoffDoor::default());
         Self {
             rate_limiter: RateLimiter::new(config.rate_limit),
             metrics: Metrics::new(),
-            ingest: IngestQueue::start(store.clone()),
+            ingest: IngestQueue::start(store.clone(), handoff.clone(), delivery_wake.clone()),
+            handoff,
             target_rules,
             store,
-            delivery_wake: Notify::new(),
+            delivery_wake,
             verify_wake: Notify::new(),
             stopped: StoppedWebhooks::default(),
             sign_in_throttle: Default::default(),

@@ -16,6 +16,7 @@
 //! lease, so a claim is invisible to other workers until the lease runs out; a worker that dies
 //! simply lets it run out, and the delivery becomes due again (at-least-once).
 
+pub mod handoff;
 pub mod migrate;
 pub mod model;
 pub mod postgres;
@@ -32,6 +33,7 @@ use hooklayer_core::webhook::{Webhook, WebhookStatus};
 use hooklayer_core::webhook_change::{Applied, WebhookChange};
 use std::sync::Arc;
 
+pub use handoff::{Handoff, Ingested};
 pub use model::*;
 
 /// A storage failure. Never shown to API callers (they get an opaque 500).
@@ -231,7 +233,22 @@ pub trait Store: Send + Sync + 'static {
         app: AppId,
         events: &[NewEvent],
         now: Timestamp,
-    ) -> StoreResult<Vec<IngestAnswer>>;
+    ) -> StoreResult<Vec<IngestAnswer>> {
+        Ok(self
+            .ingest_handing_off(app, events, now, &Handoff::none())
+            .await?
+            .answers)
+    }
+    /// [`Store::ingest`], and in the same transaction claims up to `handoff.limit` of the new
+    /// deliveries (default-setting webhooks only, in queueing order) for the caller's worker,
+    /// leased until `handoff.lease_until` (see [`handoff`]).
+    async fn ingest_handing_off(
+        &self,
+        app: AppId,
+        events: &[NewEvent],
+        now: Timestamp,
+        handoff: &Handoff,
+    ) -> StoreResult<Ingested>;
     /// Claims due deliveries of active webhooks whose delivery settings are the defaults
     /// (see the crate docs on leases), taken in the order of `lane`.
     async fn claim_due(&self, claim: &Claim, lane: ClaimLane) -> StoreResult<Vec<ClaimedDelivery>>;

@@ -16,10 +16,47 @@ pub(crate) const BUCKET_COLUMNS: &str = "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9"
 /// Minutes per quarter, the roll-up's unit.
 pub(crate) const QUARTER: i64 = crate::model::STATS_QUARTER_MINUTES;
 
-/// The upsert adding one delta to `table` (`delivery_stats` keyed by `minute`, or
-/// `delivery_stats_15m` keyed by `quarter`); binds: webhook, key, succeeded, failed, b0..b9.
-pub(crate) fn upsert(table: &str, key: &str, ph: impl Fn(usize) -> String) -> String {
-    let values: Vec<String> = (1..=4 + LATENCY_BUCKETS).map(ph).collect();
+/// Rows per statistics upsert (14 parameters a row): well under both backends' bounds.
+pub(crate) const UPSERT_ROWS: usize = 400;
+
+/// One row of a statistics table to add: webhook, key (minute or quarter), then succeeded,
+/// failed and the buckets b0..b9.
+pub(crate) type StatRowDelta = (String, i64, [i64; 2 + LATENCY_BUCKETS]);
+
+/// A batch's deltas as the rows of one table (`quarters`: the quarter-hour roll-up), one per
+/// (webhook, key) — two minutes of one quarter are summed, since one statement may not touch
+/// a row twice — sorted, so concurrent upserts lock rows in the same order (PostgreSQL).
+pub(crate) fn stat_rows(deltas: &[StatDelta], quarters: bool) -> Vec<StatRowDelta> {
+    let mut rows: std::collections::BTreeMap<(String, i64), [i64; 2 + LATENCY_BUCKETS]> =
+        std::collections::BTreeMap::new();
+    for d in deltas {
+        let key = if quarters {
+            d.minute.div_euclid(QUARTER)
+        } else {
+            d.minute
+        };
+        let sums = rows.entry((d.webhook.to_string(), key)).or_default();
+        let counts = [d.succeeded, d.failed].into_iter().chain(d.buckets);
+        for (sum, n) in sums.iter_mut().zip(counts) {
+            *sum = sum.saturating_add(int(n));
+        }
+    }
+    rows.into_iter()
+        .map(|((w, k), sums)| (w, k, sums))
+        .collect()
+}
+
+/// The upsert adding `rows` rows of [`stat_rows`] to `table` (`delivery_stats` keyed by
+/// `minute`, or `delivery_stats_15m` keyed by `quarter`); binds per row: webhook, key,
+/// succeeded, failed, b0..b9.
+pub(crate) fn upsert(table: &str, key: &str, rows: usize, ph: impl Fn(usize) -> String) -> String {
+    const COLUMNS: usize = 4 + LATENCY_BUCKETS;
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=COLUMNS).map(|c| ph(r * COLUMNS + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
     let sums: Vec<String> = ["succeeded", "failed"]
         .into_iter()
         .map(str::to_owned)
@@ -28,15 +65,10 @@ pub(crate) fn upsert(table: &str, key: &str, ph: impl Fn(usize) -> String) -> St
         .collect();
     format!(
         "INSERT INTO {table} (webhook_id, {key}, succeeded, failed, {BUCKET_COLUMNS})
-         VALUES ({}) ON CONFLICT (webhook_id, {key}) DO UPDATE SET {}",
+         VALUES {} ON CONFLICT (webhook_id, {key}) DO UPDATE SET {}",
         values.join(", "),
         sums.join(", ")
     )
-}
-
-/// A delta's quarter (its minute's).
-pub(crate) fn quarter_of(d: &StatDelta) -> i64 {
-    d.minute.div_euclid(QUARTER)
 }
 
 /// Summed statistics of an app's webhooks (or one, bound third) from a first key (bound

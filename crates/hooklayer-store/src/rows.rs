@@ -131,7 +131,7 @@ pub(crate) fn delivery_columns(d: &DeliverySettings) -> (Option<i64>, Option<i64
     )
 }
 
-fn version(stored: &str) -> Result<WebhookVersion, StoreError> {
+pub(crate) fn version(stored: &str) -> Result<WebhookVersion, StoreError> {
     stored
         .parse()
         .map_err(|_| StoreError::Corrupt("webhooks.version".into()))

@@ -16,6 +16,8 @@ mod attempts;
 mod claims;
 #[path = "conformance/concurrency.rs"]
 mod concurrency;
+#[path = "conformance/handoff.rs"]
+mod handoff;
 #[path = "conformance/ingest.rs"]
 mod ingest;
 #[path = "conformance/log.rs"]

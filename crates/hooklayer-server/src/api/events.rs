@@ -111,9 +111,6 @@ pub async fn publish(
         .map_err(ApiError::from)?;
     state.metrics.events_ingested(count);
     state.listeners.published(app, &answers, listened);
-    if answers.iter().any(|a| a.deliveries > 0) {
-        state.delivery_wake.notify_one();
-    }
     let response = if batch {
         json_body(&answers.iter().map(Accepted::from).collect::<Vec<_>>())
     } else {

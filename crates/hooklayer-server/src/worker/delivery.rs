@@ -27,12 +27,13 @@ const FRESH_SHARE: u32 = 4;
 /// flight at once.
 pub const MAX_CLAIMED: usize = 2048;
 
-struct Ctx {
-    state: Arc<AppState>,
+/// The worker's shared parts: its claim loop, send tasks and the ingest handoff use them.
+pub(super) struct Ctx {
+    pub(super) state: Arc<AppState>,
     client: OutboundClient,
-    tracker: Tracker,
+    pub(super) tracker: Tracker,
     results: mpsc::Sender<Finished>,
-    shutdown: CancellationToken,
+    pub(super) shutdown: CancellationToken,
     /// Claimed deliveries never started because of shutdown; released at the end.
     unsent: Mutex<Vec<RequestId>>,
 }
@@ -50,6 +51,7 @@ pub async fn run(state: Arc<AppState>, client: OutboundClient, shutdown: Cancell
         shutdown,
         unsent: Mutex::new(Vec::new()),
     });
+    ctx.state.handoff.open(&ctx);
     claim_loop(&ctx).await;
 
     // Shutdown: attempts already sent finish (each within the delivery timeout); queued ones
@@ -101,17 +103,7 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
         let (full, token_at) = (claimed.more_due, claimed.token_at);
         backlog = full;
         for d in claimed.deliveries {
-            let permits = ctx.tracker.add(d.webhook, d.max_in_flight);
-            let ctx = ctx.clone();
-            let span = tracing::info_span!("delivery", app.id = %d.app, webhook.id = %d.webhook, request.id = %d.request_id, attempt = d.attempts_made + 1);
-            tokio::spawn(
-                async move {
-                    let claimed_at = Instant::now();
-                    let permit = permits.acquire_owned().await;
-                    send(&ctx, d, claimed_at, permit.is_ok()).await;
-                }
-                .instrument(span),
-            );
+            dispatch(ctx, d);
         }
         if full {
             continue;
@@ -124,6 +116,21 @@ async fn claim_loop(ctx: &Arc<Ctx>) {
         }
         wait(ctx, idle, true).await;
     }
+}
+
+/// Counts a claimed delivery and starts its send task (which waits for its webhook's slot).
+pub(super) fn dispatch(ctx: &Arc<Ctx>, d: ClaimedDelivery) {
+    let permits = ctx.tracker.add(d.webhook, d.max_in_flight);
+    let ctx = ctx.clone();
+    let span = tracing::info_span!("delivery", app.id = %d.app, webhook.id = %d.webhook, request.id = %d.request_id, attempt = d.attempts_made + 1);
+    tokio::spawn(
+        async move {
+            let claimed_at = Instant::now();
+            let permit = permits.acquire_owned().await.ok();
+            send(&ctx, d, claimed_at, permit).await;
+        }
+        .instrument(span),
+    );
 }
 
 /// What one round of claims took.
@@ -274,9 +281,16 @@ async fn wait(ctx: &Ctx, timeout: Duration, on_freed: bool) {
     }
 }
 
-async fn send(ctx: &Ctx, d: ClaimedDelivery, claimed_at: Instant, permitted: bool) {
+/// Sends one claimed delivery holding `permit`, its webhook's in-flight slot (`None`: the
+/// webhook's semaphore was closed).
+async fn send(
+    ctx: &Ctx,
+    d: ClaimedDelivery,
+    claimed_at: Instant,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) {
     // Never start an attempt after shutdown began: give the claim back at the end instead.
-    if !permitted || ctx.shutdown.is_cancelled() {
+    if permit.is_none() || ctx.shutdown.is_cancelled() {
         ctx.unsent
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -301,6 +315,9 @@ async fn send(ctx: &Ctx, d: ClaimedDelivery, claimed_at: Instant, permitted: boo
     }
     let jitter = rand::random_range(-1.0..=1.0);
     let record = attempt::run(&ctx.client, &ctx.state.config.retry_schedule, &d, jitter).await;
+    // The request is over: the webhook's next delivery may go while this outcome waits for the
+    // recorder (a busy database must not hold a healthy webhook's slots).
+    drop(permit);
     tracing::info!(
         http.status = record.attempt.status_code,
         duration_ms = record.attempt.duration_ms,

@@ -3,6 +3,7 @@
 
 pub mod attempt;
 pub mod delivery;
+pub mod handoff;
 pub mod queue_samples;
 pub mod recorder;
 pub mod retention;

@@ -57,6 +57,12 @@ impl Tracker {
 
     /// How many more deliveries may be claimed, and which webhooks to skip.
     pub fn room(&self) -> (usize, Vec<WebhookId>) {
+        self.room_beyond(0)
+    }
+
+    /// [`Tracker::room`], counting `reserve` more beyond the claim cap (the ingest handoff's
+    /// reserve for new deliveries, see `worker::handoff`).
+    pub fn room_beyond(&self, reserve: usize) -> (usize, Vec<WebhookId>) {
         let inner = self.lock();
         let skip = inner
             .slots
@@ -64,7 +70,10 @@ impl Tracker {
             .filter(|(_, s)| s.claimed >= self.saturated())
             .map(|(id, _)| *id)
             .collect();
-        (self.max_claimed.saturating_sub(inner.total), skip)
+        (
+            (self.max_claimed + reserve).saturating_sub(inner.total),
+            skip,
+        )
     }
 
     /// Counts a claimed delivery; returns its webhook's semaphore, of `cap` permits when the
@@ -108,6 +117,11 @@ impl Tracker {
         self.per_webhook * SATURATION
     }
 
+    /// How many deliveries of one webhook may be claimed before it is skipped.
+    pub fn saturation(&self) -> usize {
+        self.saturated()
+    }
+
     /// Deliveries claimed and not yet done.
     pub fn in_flight(&self) -> usize {
         self.lock().total
@@ -133,5 +147,20 @@ mod tests {
             t.done(slow);
         }
         assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn the_reserve_is_room_beyond_the_claim_cap() {
+        let t = Tracker::new(4, 100);
+        let w = WebhookId::new();
+        for _ in 0..5 {
+            t.add(w, None);
+        }
+        assert_eq!(t.room().0, 0, "over the cap: the claims wait");
+        assert_eq!(t.room_beyond(3).0, 2, "two more new deliveries may come in");
+        for _ in 0..2 {
+            t.done(w);
+        }
+        assert_eq!((t.room().0, t.room_beyond(3).0), (1, 4));
     }
 }

@@ -140,14 +140,10 @@ pub(super) async fn line_up(
 /// others), in acceptance order.
 pub(super) async fn line_places(
     tx: &mut sqlx::PgConnection,
-    hooks: &[(String, String, i64)],
+    shaped: impl Iterator<Item = &str>,
     webhook_ids: &[&str],
 ) -> StoreResult<Vec<Option<i64>>> {
-    let mut shaped: Vec<&str> = hooks
-        .iter()
-        .filter(|(_, _, shaped)| *shaped != 0)
-        .map(|(id, _, _)| id.as_str())
-        .collect();
+    let mut shaped: Vec<&str> = shaped.collect();
     let mut places = LinePlaces::default();
     // CONCURRENCY: the update locks each shaped webhook's row until commit, so ingests into
     // one line take turns and their places follow their commit order; rows are locked in id

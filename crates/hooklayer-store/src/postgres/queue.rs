@@ -6,8 +6,9 @@
 
 use super::changes::line_places;
 use super::{retrying_deadlocks, PgStore, NOTIFY_WORK};
+use crate::handoff::{Handoff, HandoffPicker, IngestHook, Ingested, INGEST_WEBHOOK_COLUMNS};
 use crate::model::*;
-use crate::rows::{claimed, parse, stored_answer, subscribes, CLAIMED_COLUMNS};
+use crate::rows::{claimed, parse, stored_answer, CLAIMED_COLUMNS};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, EventId, RequestId};
@@ -20,9 +21,10 @@ pub(super) async fn ingest(
     app: AppId,
     events: &[NewEvent],
     now: Timestamp,
-) -> StoreResult<Vec<IngestAnswer>> {
+    handoff: &Handoff,
+) -> StoreResult<Ingested> {
     if events.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Ingested::default());
     }
     let app_id = app.to_string();
     // An id repeated within the batch is stored once, as its first occurrence.
@@ -33,21 +35,18 @@ pub(super) async fn ingest(
     // CONCURRENCY: KEY SHARE keeps these webhooks from being deleted before commit, so no
     // delivery below can point at a webhook deleted meanwhile (status changes still go
     // through; the fan-out follows the statuses read here, as a snapshot would).
-    let hooks: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT id, events, shaped FROM webhooks WHERE app_id = $1 AND status = 'active' FOR KEY SHARE",
-    )
+    let hooks = sqlx::query(&format!(
+        "SELECT {INGEST_WEBHOOK_COLUMNS} FROM webhooks WHERE app_id = $1 AND status = 'active' FOR KEY SHARE"
+    ))
     .bind(&app_id)
     .fetch_all(&mut *tx)
-    .await?;
-    let targets: Vec<Vec<&str>> = unique
+    .await?
+    .iter()
+    .map(IngestHook::read)
+    .collect::<StoreResult<Vec<_>>>()?;
+    let targets: Vec<Vec<&IngestHook>> = unique
         .iter()
-        .map(|e| {
-            hooks
-                .iter()
-                .filter(|(_, subscribed, _)| subscribes(subscribed, e.event_type))
-                .map(|(id, _, _)| id.as_str())
-                .collect()
-        })
+        .map(|e| hooks.iter().filter(|hook| hook.subscribes(e)).collect())
         .collect();
 
     // Idempotency: an id the app already has conflicts and is left as it is.
@@ -75,23 +74,27 @@ pub(super) async fn ingest(
 
     let mut answers: HashMap<EventId, IngestAnswer> = HashMap::with_capacity(unique.len());
     let mut queued = Deliveries::default();
+    let mut picker = HandoffPicker::new(handoff, app, now);
     for (event, targets) in unique.iter().zip(&targets) {
         if !inserted.contains(&event.id) {
             continue;
         }
-        for webhook in targets {
-            queued.push(event, webhook);
+        for hook in targets {
+            let (request_id, due) = picker.queue(event, hook)?;
+            queued.push(event, hook, request_id, due);
         }
         answers.insert(event.id, IngestAnswer::first(event, targets.len()));
     }
+    let claimed = picker.into_claimed();
     if !queued.request_ids.is_empty() {
-        let line_seqs = line_places(&mut tx, &hooks, &queued.webhook_ids).await?;
+        let shaped = hooks.iter().filter(|h| h.shaped).map(|h| h.id.as_str());
+        let line_seqs = line_places(&mut tx, shaped, &queued.webhook_ids).await?;
         sqlx::query(
             "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status,
                                      created_at, next_attempt_at, line_seq)
-             SELECT d.request_id, $1, d.webhook_id, d.event_id, d.event_type, 'pending', $2, $2, d.line_seq
-             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])
-                  AS d(request_id, webhook_id, event_id, event_type, line_seq)",
+             SELECT d.request_id, $1, d.webhook_id, d.event_id, d.event_type, 'pending', $2, d.due, d.line_seq
+             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[])
+                  AS d(request_id, webhook_id, event_id, event_type, line_seq, due)",
         )
         .bind(&app_id)
         .bind(now.millis())
@@ -100,9 +103,13 @@ pub(super) async fn ingest(
         .bind(&queued.event_ids)
         .bind(&queued.event_types)
         .bind(&line_seqs)
+        .bind(&queued.due)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(NOTIFY_WORK).execute(&mut *tx).await?;
+        // Other workers need to hear only of what this process's worker did not take.
+        if queued.request_ids.len() > claimed.len() {
+            sqlx::query(NOTIFY_WORK).execute(&mut *tx).await?;
+        }
     }
 
     // The first answers of the ids the app already had.
@@ -127,7 +134,7 @@ pub(super) async fn ingest(
     tx.commit().await?;
     // An id that neither went in nor was found was purged between the two statements (it
     // had outlived retention): the caller may simply publish again.
-    events
+    let answers = events
         .iter()
         .map(|e| {
             answers
@@ -135,7 +142,8 @@ pub(super) async fn ingest(
                 .cloned()
                 .ok_or_else(|| sqlx::Error::RowNotFound.into())
         })
-        .collect()
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Ingested { answers, claimed })
 }
 
 /// One column of a batch, as an array to bind.
@@ -150,14 +158,17 @@ struct Deliveries<'a> {
     webhook_ids: Vec<&'a str>,
     event_ids: Vec<String>,
     event_types: Vec<&'static str>,
+    /// `next_attempt_at`: now, or the lease end of a handed-off delivery.
+    due: Vec<i64>,
 }
 
 impl<'a> Deliveries<'a> {
-    fn push(&mut self, event: &NewEvent, webhook: &'a str) {
-        self.request_ids.push(RequestId::new().to_string());
-        self.webhook_ids.push(webhook);
+    fn push(&mut self, event: &NewEvent, hook: &'a IngestHook, id: RequestId, due: Timestamp) {
+        self.request_ids.push(id.to_string());
+        self.webhook_ids.push(hook.id.as_str());
         self.event_ids.push(event.id.to_string());
         self.event_types.push(event.event_type.as_str());
+        self.due.push(due.millis());
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::PgStore;
 use crate::model::{QueueSample, StatDelta, StatRow};
-use crate::rollup::{self, int, quarter_of, QUARTER};
+use crate::rollup::{self, int, QUARTER};
 use crate::rows;
 use crate::StoreResult;
 use hooklayer_core::ids::{AppId, WebhookId};
@@ -14,21 +14,22 @@ fn ph(i: usize) -> String {
     format!("${i}")
 }
 
-/// One upsert per (webhook, minute) and per (webhook, quarter), in one transaction: a batch of
-/// attempts touches few of them.
+/// Adds a batch of deltas to the per-minute rows and their quarter-hour roll-up in one
+/// transaction: a multi-row upsert per table (a batch of attempts touches few rows).
 pub(super) async fn add(s: &PgStore, deltas: &[StatDelta]) -> StoreResult<()> {
-    let by_minute = rollup::upsert("delivery_stats", "minute", ph);
-    let by_quarter = rollup::upsert("delivery_stats_15m", "quarter", ph);
     let mut tx = s.pool.begin().await?;
-    for d in deltas {
-        for (sql, key) in [(&by_minute, d.minute), (&by_quarter, quarter_of(d))] {
-            let mut q = sqlx::query(sql)
-                .bind(d.webhook.to_string())
-                .bind(key)
-                .bind(int(d.succeeded))
-                .bind(int(d.failed));
-            for b in d.buckets {
-                q = q.bind(int(b));
+    for (table, key, quarters) in [
+        ("delivery_stats", "minute", false),
+        ("delivery_stats_15m", "quarter", true),
+    ] {
+        for chunk in rollup::stat_rows(deltas, quarters).chunks(rollup::UPSERT_ROWS) {
+            let sql = rollup::upsert(table, key, chunk.len(), ph);
+            let mut q = sqlx::query(&sql);
+            for (webhook, key, counts) in chunk {
+                q = q.bind(webhook).bind(key);
+                for n in counts {
+                    q = q.bind(n);
+                }
             }
             q.execute(&mut *tx).await?;
         }

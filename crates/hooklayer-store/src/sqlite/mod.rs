@@ -389,13 +389,14 @@ impl Store for SqliteStore {
         webhooks::finish_verification(self, id, outcome).await
     }
 
-    async fn ingest(
+    async fn ingest_handing_off(
         &self,
         app: AppId,
         events: &[NewEvent],
         now: Timestamp,
-    ) -> StoreResult<Vec<IngestAnswer>> {
-        queue::ingest(self, app, events, now).await
+        handoff: &crate::Handoff,
+    ) -> StoreResult<crate::Ingested> {
+        queue::ingest(self, app, events, now, handoff).await
     }
     async fn claim_due(&self, claim: &Claim, lane: ClaimLane) -> StoreResult<Vec<ClaimedDelivery>> {
         queue::claim_due(self, claim, lane).await

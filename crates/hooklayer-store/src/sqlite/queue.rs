@@ -1,8 +1,9 @@
 //! The delivery queue on SQLite: ingest (the outbox write), claims, attempt outcomes.
 
 use super::{begin_write, placeholders, SqliteStore};
+use crate::handoff::{Handoff, HandoffPicker, IngestHook, Ingested, INGEST_WEBHOOK_COLUMNS};
 use crate::model::*;
-use crate::rows::{claimed, stored_answer, subscribes, LinePlaces, CLAIMED_COLUMNS};
+use crate::rows::{claimed, stored_answer, LinePlaces, CLAIMED_COLUMNS};
 use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::{AppId, RequestId};
@@ -27,21 +28,21 @@ pub(super) async fn ingest(
     app: AppId,
     events: &[NewEvent],
     now: Timestamp,
-) -> StoreResult<Vec<IngestAnswer>> {
+    handoff: &Handoff,
+) -> StoreResult<Ingested> {
     let app_id = app.to_string();
     let mut tx = begin_write(&s.writer).await?;
-    let hooks: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT id, events, shaped FROM webhooks WHERE app_id = ? AND status = 'active'",
-    )
+    let hooks = sqlx::query(&format!(
+        "SELECT {INGEST_WEBHOOK_COLUMNS} FROM webhooks WHERE app_id = ? AND status = 'active'"
+    ))
     .bind(&app_id)
     .fetch_all(&mut *tx)
-    .await?;
-    let targets = |event: &NewEvent| -> Vec<&str> {
-        hooks
-            .iter()
-            .filter(|(_, subscribed, _)| subscribes(subscribed, event.event_type))
-            .map(|(id, _, _)| id.as_str())
-            .collect()
+    .await?
+    .iter()
+    .map(IngestHook::read)
+    .collect::<StoreResult<Vec<_>>>()?;
+    let targets = |event: &NewEvent| -> Vec<&IngestHook> {
+        hooks.iter().filter(|hook| hook.subscribes(event)).collect()
     };
 
     // 1. Insert the events; RETURNING names the ones that were new (the rest already existed,
@@ -102,26 +103,26 @@ pub(super) async fn ingest(
         }
     }
 
-    // 3. Queue the deliveries of the new events.
-    let deliveries: Vec<(&NewEvent, &str)> = new_events
+    // 3. Queue the deliveries of the new events, claiming what the handoff takes.
+    let deliveries: Vec<(&NewEvent, &IngestHook)> = new_events
         .iter()
         .flat_map(|event| targets(event).into_iter().map(move |hook| (*event, hook)))
         .collect();
-    let shaped = hooks.iter().filter(|(_, _, shaped)| *shaped != 0);
     let mut lines = LinePlaces::default();
-    for (hook, _, _) in shaped {
-        let count = deliveries.iter().filter(|(_, h)| *h == hook).count() as i64;
+    for hook in hooks.iter().filter(|hook| hook.shaped) {
+        let count = deliveries.iter().filter(|(_, h)| h.id == hook.id).count() as i64;
         if count > 0 {
             let end: i64 = sqlx::query_scalar(
                 "UPDATE webhooks SET line_seq = line_seq + ? WHERE id = ? RETURNING line_seq",
             )
             .bind(count)
-            .bind(hook)
+            .bind(&hook.id)
             .fetch_one(&mut *tx)
             .await?;
-            lines.reserve(hook, end - count);
+            lines.reserve(&hook.id, end - count);
         }
     }
+    let mut picker = HandoffPicker::new(handoff, app, now);
     for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at, line_seq)
@@ -130,22 +131,23 @@ pub(super) async fn ingest(
         );
         let mut q = sqlx::query(&sql);
         for (event, hook) in chunk {
+            let (request_id, due) = picker.queue(event, hook)?;
             q = q
-                .bind(RequestId::new().to_string())
+                .bind(request_id.to_string())
                 .bind(&app_id)
-                .bind(*hook)
+                .bind(&hook.id)
                 .bind(event.id.to_string())
                 .bind(event.event_type.as_str())
                 .bind("pending")
                 .bind(now.millis())
-                .bind(now.millis())
-                .bind(lines.next(hook));
+                .bind(due.millis())
+                .bind(lines.next(&hook.id));
         }
         q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
 
-    answers
+    let answers = answers
         .into_iter()
         .zip(events)
         .map(|(answer, event)| match answer {
@@ -154,7 +156,11 @@ pub(super) async fn ingest(
                 crate::StoreError::Corrupt(format!("event {} vanished during ingest", event.id))
             }),
         })
-        .collect()
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Ingested {
+        answers,
+        claimed: picker.into_claimed(),
+    })
 }
 
 pub(super) async fn claim_due(
