@@ -8,7 +8,7 @@ use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
 
 pub(super) async fn create(s: &SqliteStore, app: &App, token_hash: &str) -> StoreResult<()> {
-    let mut tx = begin_write(&s.writer).await?;
+    let mut tx = begin_write(s).await?;
     sqlx::query("INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?)")
         .bind(app.id.to_string())
         .bind(&app.name)

@@ -23,7 +23,7 @@ pub(super) async fn change(
     secret_overlap_ms: i64,
     now: Timestamp,
 ) -> StoreResult<Option<(Webhook, Applied)>> {
-    let mut tx = begin_write(&s.writer).await?;
+    let mut tx = begin_write(s).await?;
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE app_id = ? AND id = ?");
     let Some(row) = sqlx::query(&sql)
         .bind(app.to_string())

@@ -101,7 +101,7 @@ pub(super) async fn retry(
     now: Timestamp,
 ) -> StoreResult<Option<Delivery>> {
     let (webhook_id, request_id) = (webhook.to_string(), id.to_string());
-    let mut tx = begin_write(&s.writer).await?;
+    let mut tx = begin_write(s).await?;
     // To the end of the webhook's line (it matters when the webhook is ordered).
     let bound = request_id.clone();
     line_up(&mut tx, &webhook_id, "request_id = ?", move |q| {
@@ -135,7 +135,7 @@ pub(super) async fn replay(
         replay_statuses(scope)
     );
     let (app_id, webhook_id) = (app.to_string(), webhook.to_string());
-    let mut tx = begin_write(&s.writer).await?;
+    let mut tx = begin_write(s).await?;
     // To the end of the webhook's line, in their original order.
     let bound = app_id.clone();
     line_up(&mut tx, &webhook_id, &matching, move |q| {
@@ -175,7 +175,7 @@ pub(super) async fn purge(s: &SqliteStore, before: Timestamp, batch: u32) -> Sto
              WHERE request_id IN ({}) AND status <> 'pending' AND finished_at < ?",
             placeholders(ids.len())
         );
-        let mut tx = begin_write(&s.writer).await?;
+        let mut tx = begin_write(s).await?;
         for table in ["attempts", "deliveries"] {
             let sql = format!("DELETE FROM {table} WHERE request_id IN ({still_finished})");
             let mut q = sqlx::query(&sql);

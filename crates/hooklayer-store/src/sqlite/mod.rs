@@ -3,7 +3,8 @@
 //! CONCURRENCY: SQLite allows one writer at a time. All writes go through a pool of exactly one
 //! connection, so writers queue in the pool (fairly, without busy-retry sleeps) instead of
 //! fighting over the file lock; reads use a separate pool and, under WAL, never block or are
-//! blocked by the writer.
+//! blocked by the writer. An ingest goes first: other write transactions queue for the writer
+//! one at a time, so an ingest waits for at most one of them ([`turns`]).
 
 mod apps;
 mod changes;
@@ -13,7 +14,10 @@ mod queue;
 mod sessions;
 mod shaped;
 mod stats;
+mod turns;
 mod webhooks;
+
+use turns::WriteTx;
 
 use crate::migrate::{self, Migration};
 use crate::model::*;
@@ -44,6 +48,8 @@ pub struct SqliteStore {
     /// The WAL checkpointer task; stops at [`Store::close`] or when the last clone of the
     /// store is dropped.
     checkpoints: Arc<AbortOnDrop>,
+    /// Lets ingests go to the writer ahead of other write transactions.
+    turns: turns::WriterTurns,
 }
 
 /// Aborts a background task when dropped.
@@ -106,6 +112,7 @@ impl SqliteStore {
             reader,
             checkpointer,
             checkpoints,
+            turns: turns::WriterTurns::default(),
         })
     }
 }
@@ -140,7 +147,21 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// here (the pool opens a fresh one) and the transaction begun again. On a full disk another
 /// task's failed commit may break the fresh connection before this one begins, so it tries a
 /// few times; the error left after that counts as "unavailable" ([`StoreError::is_unavailable`]).
-pub(crate) async fn begin_write(writer: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
+///
+/// A background write (every write but an ingest) takes its turn first ([`turns`]).
+pub(crate) async fn begin_write(s: &SqliteStore) -> StoreResult<WriteTx> {
+    let turn = s.turns.background_turn().await;
+    Ok(WriteTx::new(begin_on(&s.writer).await?, Some(turn)))
+}
+
+/// [`begin_write`] for an ingest: it queues for the writer at once, so it waits for at most
+/// the one background write holding or awaiting the writer, not for every recorder, claim and
+/// statistics batch behind it.
+pub(crate) async fn begin_ingest(s: &SqliteStore) -> StoreResult<WriteTx> {
+    Ok(WriteTx::new(begin_on(&s.writer).await?, None))
+}
+
+pub(crate) async fn begin_on(writer: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
     let mut tries = 0;
     loop {
         match writer.begin_with(BEGIN_WRITE).await {

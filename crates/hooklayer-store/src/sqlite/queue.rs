@@ -1,6 +1,6 @@
 //! The delivery queue on SQLite: ingest (the outbox write), claims, attempt outcomes.
 
-use super::{begin_write, placeholders, SqliteStore};
+use super::{begin_ingest, begin_write, placeholders, SqliteStore};
 use crate::handoff::{Handoff, HandoffPicker, IngestHook, Ingested, INGEST_WEBHOOK_COLUMNS};
 use crate::model::*;
 use crate::rows::{claimed, stored_answer, LinePlaces, CLAIMED_COLUMNS};
@@ -31,7 +31,7 @@ pub(super) async fn ingest(
     handoff: &Handoff,
 ) -> StoreResult<Ingested> {
     let app_id = app.to_string();
-    let mut tx = begin_write(&s.writer).await?;
+    let mut tx = begin_ingest(s).await?;
     let hooks = sqlx::query(&format!(
         "SELECT {INGEST_WEBHOOK_COLUMNS} FROM webhooks WHERE app_id = ? AND status = 'active'"
     ))
@@ -195,7 +195,7 @@ pub(super) async fn claim_due(
     let claim_sql = format!(
         "UPDATE deliveries SET next_attempt_at = ? WHERE request_id IN ({pick}) RETURNING request_id"
     );
-    let mut tx = begin_write(&s.writer).await?;
+    let mut tx = begin_write(s).await?;
     let mut q = sqlx::query_scalar::<_, String>(&claim_sql)
         .bind(claim.lease_until.millis())
         .bind(claim.now.millis());
@@ -227,7 +227,7 @@ pub(super) async fn claim_due(
 // PERFORMANCE: one statement for all the attempts of a batch, one for its successes and one
 // for its reschedules; only exhaustions (rare) go row by row.
 pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) -> StoreResult<()> {
-    let mut tx = begin_write(&s.writer).await?;
+    let mut tx = begin_write(s).await?;
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
         // The delivery may have been deleted with its webhook meanwhile: insert only if it exists.
         let sql = format!(

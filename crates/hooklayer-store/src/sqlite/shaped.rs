@@ -19,7 +19,7 @@ pub(super) async fn claim(s: &SqliteStore, claim: &Claim) -> StoreResult<ShapedC
     if !any {
         return Ok(ShapedClaim::default());
     }
-    let mut tx = begin_write(&s.writer).await?;
+    let mut tx = begin_write(s).await?;
     let sql =
         format!("SELECT {SHAPED_COLUMNS} FROM webhooks WHERE shaped = 1 AND status = 'active'");
     let hooks = sqlx::query(&sql).fetch_all(&mut *tx).await?;

@@ -17,7 +17,7 @@ fn ph(_: usize) -> String {
 /// Adds a batch of deltas to the per-minute rows and their quarter-hour roll-up in one
 /// transaction: a multi-row upsert per table (a batch of attempts touches few rows).
 pub(super) async fn add(s: &SqliteStore, deltas: &[StatDelta]) -> StoreResult<()> {
-    let mut tx = super::begin_write(&s.writer).await?;
+    let mut tx = super::begin_write(s).await?;
     for (table, key, quarters) in [
         ("delivery_stats", "minute", false),
         ("delivery_stats_15m", "quarter", true),

@@ -17,7 +17,7 @@ pub(super) async fn create(
     max_per_app: u32,
 ) -> StoreResult<CreateWebhook> {
     // The single writer connection serializes this count-then-insert.
-    let mut tx = begin_write(&s.writer).await?;
+    let mut tx = begin_write(s).await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE app_id = ?")
         .bind(w.app.to_string())
         .fetch_one(&mut *tx)
