@@ -256,8 +256,9 @@ pub trait Store: Send + Sync + 'static {
     /// set, SPEC §12), each webhook's row locked while its allowance is worked out, so the
     /// settings hold across every process sharing the database.
     async fn claim_shaped(&self, claim: &Claim) -> StoreResult<ShapedClaim>;
-    /// Records finished attempts and applies their outcomes (one transaction for the batch).
-    /// Outcomes only apply to deliveries still `pending`.
+    /// Records finished attempts, applies their outcomes and adds them to the dashboard's
+    /// statistics (one transaction for the batch). Outcomes only apply to deliveries still
+    /// `pending`.
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()>;
     /// Makes claimed-but-unsent deliveries due again now (graceful shutdown).
     async fn release(&self, ids: &[RequestId], now: Timestamp) -> StoreResult<()>;
@@ -308,7 +309,8 @@ pub trait Store: Send + Sync + 'static {
     /// Each webhook of the app with its pending and failed deliveries, each counted up to
     /// `cap`, in one round trip (a list page of 100 webhooks makes one query, not 200).
     async fn open_counts(&self, app: AppId, cap: u32) -> StoreResult<Vec<(WebhookId, u64, u64)>>;
-    /// Adds attempts to the per-minute statistics (one row per webhook and minute).
+    /// Adds attempts to the per-minute statistics (one row per webhook and minute) and their
+    /// quarter-hour roll-up. [`Store::record_attempts`] does this for the attempts it records.
     async fn add_stats(&self, deltas: &[StatDelta]) -> StoreResult<()>;
     /// Per-minute statistics from `from_minute` on, oldest first: of one webhook, or summed
     /// over every webhook of the app.

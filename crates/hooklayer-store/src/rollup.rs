@@ -5,7 +5,7 @@
 //! Every query here reads a bounded number of rows: at most a day of quarters per webhook
 //! (96), a cap of index entries per count, one row per sampled minute.
 
-use crate::model::{QueueSample, StatDelta, LATENCY_BUCKETS};
+use crate::model::{latency_bucket, AttemptRecord, QueueSample, StatDelta, LATENCY_BUCKETS};
 use crate::rows::StoredRow;
 use crate::StoreError;
 use hooklayer_core::ids::WebhookId;
@@ -15,6 +15,28 @@ pub(crate) const BUCKET_COLUMNS: &str = "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9"
 
 /// Minutes per quarter, the roll-up's unit.
 pub(crate) const QUARTER: i64 = crate::model::STATS_QUARTER_MINUTES;
+
+/// A batch of attempts as statistics: counts and latency buckets per webhook and minute.
+pub(crate) fn stat_deltas(records: &[AttemptRecord]) -> Vec<StatDelta> {
+    let mut by_key: std::collections::HashMap<_, StatDelta> = std::collections::HashMap::new();
+    for r in records {
+        let minute = r.attempt.at.millis().div_euclid(60_000);
+        let d = by_key.entry((r.webhook, minute)).or_insert(StatDelta {
+            webhook: r.webhook,
+            minute,
+            succeeded: 0,
+            failed: 0,
+            buckets: [0; LATENCY_BUCKETS],
+        });
+        if r.attempt.error.is_none() {
+            d.succeeded += 1;
+        } else {
+            d.failed += 1;
+        }
+        d.buckets[latency_bucket(r.attempt.duration_ms)] += 1;
+    }
+    by_key.into_values().collect()
+}
 
 /// Rows per statistics upsert (14 parameters a row): well under both backends' bounds.
 pub(crate) const UPSERT_ROWS: usize = 400;

@@ -2,8 +2,8 @@
 //! through a channel; it commits them in batches (one transaction for up to 512), which keeps
 //! the database's write rate far below the delivery rate.
 //!
-//! After each commit it adds the batch to the per-minute statistics behind the dashboard's
-//! charts (one upsert per webhook and minute), so charts never scan the attempts.
+//! The same commit adds the batch to the per-minute statistics behind the dashboard's charts,
+//! so charts never scan the attempts.
 //!
 //! If a commit fails it is retried a few times; if it still fails the batch is dropped and
 //! logged: the deliveries keep their leases, become due again when the leases end, and are
@@ -12,8 +12,7 @@
 use crate::metrics::Outcome;
 use crate::state::AppState;
 use hooklayer_core::time::Timestamp;
-use hooklayer_store::{latency_bucket, AttemptOutcome, AttemptRecord, StatDelta, LATENCY_BUCKETS};
-use std::collections::HashMap;
+use hooklayer_store::{AttemptOutcome, AttemptRecord};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -52,11 +51,6 @@ pub async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Finished>) {
                 }
             }
         }
-        let stats = stat_deltas(&records);
-        if let Err(e) = state.store.add_stats(&stats).await {
-            // Only the charts lose these attempts; the log and the queue are committed.
-            tracing::warn!(error = %e, "adding attempts to the dashboard statistics failed");
-        }
         // An ordered line moves on, or an in-flight slot opened: claim again now.
         let mut retry_soon = batch.iter().any(|f| f.shaped);
         for f in batch.drain(..) {
@@ -94,26 +88,4 @@ pub async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Finished>) {
             state.delivery_wake.notify_one();
         }
     }
-}
-
-/// The batch's attempts as statistics: counts and latency buckets per webhook and minute.
-fn stat_deltas(records: &[AttemptRecord]) -> Vec<StatDelta> {
-    let mut by_key: HashMap<_, StatDelta> = HashMap::new();
-    for r in records {
-        let minute = r.attempt.at.millis().div_euclid(60_000);
-        let d = by_key.entry((r.webhook, minute)).or_insert(StatDelta {
-            webhook: r.webhook,
-            minute,
-            succeeded: 0,
-            failed: 0,
-            buckets: [0; LATENCY_BUCKETS],
-        });
-        if r.attempt.error.is_none() {
-            d.succeeded += 1;
-        } else {
-            d.failed += 1;
-        }
-        d.buckets[latency_bucket(r.attempt.duration_ms)] += 1;
-    }
-    by_key.into_values().collect()
 }

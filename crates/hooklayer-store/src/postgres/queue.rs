@@ -316,6 +316,8 @@ async fn record_batch(s: &PgStore, records: &[AttemptRecord]) -> StoreResult<()>
             exhaust(&mut tx, r, id, webhook_reason).await?;
         }
     }
+    // The dashboard's statistics count the batch in the same commit.
+    super::stats::add_in(&mut tx, &crate::rollup::stat_deltas(records)).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -15,9 +15,17 @@ fn ph(i: usize) -> String {
 }
 
 /// Adds a batch of deltas to the per-minute rows and their quarter-hour roll-up in one
-/// transaction: a multi-row upsert per table (a batch of attempts touches few rows).
+/// transaction.
 pub(super) async fn add(s: &PgStore, deltas: &[StatDelta]) -> StoreResult<()> {
     let mut tx = s.pool.begin().await?;
+    add_in(&mut tx, deltas).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds deltas within the caller's transaction (the recorder's, with the attempts they count):
+/// a multi-row upsert per table, since a batch of attempts touches few rows.
+pub(super) async fn add_in(tx: &mut sqlx::PgConnection, deltas: &[StatDelta]) -> StoreResult<()> {
     for (table, key, quarters) in [
         ("delivery_stats", "minute", false),
         ("delivery_stats_15m", "quarter", true),
@@ -34,7 +42,6 @@ pub(super) async fn add(s: &PgStore, deltas: &[StatDelta]) -> StoreResult<()> {
             q.execute(&mut *tx).await?;
         }
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -345,6 +345,8 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
             .await?;
         }
     }
+    // The dashboard's statistics count the batch in the same commit.
+    super::stats::add_in(&mut tx, &crate::rollup::stat_deltas(records)).await?;
     tx.commit().await?;
     Ok(())
 }

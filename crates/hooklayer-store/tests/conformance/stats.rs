@@ -6,6 +6,7 @@ use hooklayer_store::*;
 conformance![
     statistics_add_up_per_minute_and_sum_over_an_apps_webhooks,
     old_statistics_are_purged,
+    recording_attempts_counts_them_in_the_statistics,
 ];
 
 pub fn delta(
@@ -82,4 +83,49 @@ async fn old_statistics_are_purged(db: TestDb) {
 
     let left = store.stats(app, None, 0).await.unwrap();
     assert_eq!(left.iter().map(|r| r.minute).collect::<Vec<_>>(), vec![20]);
+}
+
+async fn recording_attempts_counts_them_in_the_statistics(db: TestDb) {
+    let store = &*db.store;
+    let app = new_app(store).await;
+    let w = active_webhook(store, app).await;
+    publish(store, app, t(0)).await;
+    publish(store, app, t(0)).await;
+    let claimed = claim_all(store, t(0)).await;
+    // t(0) is a whole minute: both attempts fall in it, one in each of two batches.
+    let minute = t(0).millis().div_euclid(60_000);
+    store
+        .record_attempts(&[record(
+            &claimed[0],
+            attempt(t(1), 200),
+            AttemptOutcome::Succeeded,
+        )])
+        .await
+        .unwrap();
+    store
+        .record_attempts(&[record(
+            &claimed[1],
+            attempt(t(2), 500),
+            AttemptOutcome::RetryAt(t(60_000)),
+        )])
+        .await
+        .unwrap();
+
+    let rows = store.stats(app, Some(w.id), 0).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.minute, r.succeeded, r.failed))
+            .collect::<Vec<_>>(),
+        vec![(minute, 1, 1)]
+    );
+    assert_eq!(rows[0].buckets[latency_bucket(5)], 2);
+    let quarters = store.stats_by_quarter(app, Some(w.id), 0).await.unwrap();
+    assert_eq!(
+        quarters
+            .iter()
+            .map(|r| (r.succeeded, r.failed))
+            .collect::<Vec<_>>(),
+        vec![(1, 1)],
+        "the roll-up too"
+    );
 }
