@@ -64,6 +64,9 @@ pub struct PgStore {
     analyzed_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 impl PgStore {
     /// Connects to `url` (`postgres://…`) and migrates the database.
     pub async fn open(url: &str) -> StoreResult<Self> {
@@ -77,6 +80,18 @@ impl PgStore {
             // is answered 503 (and a worker skips a round): long enough for a failover or a
             // restart's first seconds, short enough for a client to see "try again".
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // PERFORMANCE: by default sqlx pings every connection it hands out, a round trip
+            // (and, on the server, a transaction) before each use. Only a connection idle for a
+            // while is pinged, so one that sat through a server restart is replaced before use.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         run_migrations(&pool).await?;

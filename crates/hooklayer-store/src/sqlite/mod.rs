@@ -77,9 +77,12 @@ impl SqliteStore {
             })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // PERFORMANCE: by default sqlx pings every connection it hands out, a round trip to
+        // the connection's thread before each use; a local file's connection does not go stale.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             // PERFORMANCE: the writer never checkpoints itself. An automatic checkpoint runs
             // inside the commit that crosses the threshold and fsyncs the database file,
@@ -97,6 +100,7 @@ impl SqliteStore {
         run_migrations(&writer, migrate::SQLITE).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone().read_only(true))
             .await?;
