@@ -44,6 +44,13 @@ pub enum IngestError {
     Stopped,
 }
 
+impl IngestError {
+    /// Whether the app no longer exists (its events have no app to belong to).
+    pub fn app_is_gone(&self) -> bool {
+        matches!(self, IngestError::Store(cause) if cause.is_foreign_key_violation())
+    }
+}
+
 impl IngestQueue {
     /// Starts the committing task; it ends when the queue is dropped. `wake` is the delivery
     /// worker's: notified when a commit queued deliveries the worker did not take.

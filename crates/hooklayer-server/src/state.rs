@@ -33,6 +33,8 @@ pub struct AppState {
     pub listeners: crate::listen::Listeners,
     /// Failed dashboard sign-ins per client address.
     pub sign_in_throttle: crate::ui::throttle::SignInThrottle,
+    /// Tokens the publish route has looked up lately.
+    pub publish_tokens: crate::api::publish_tokens::PublishTokens,
 }
 
 /// Webhooks whose already-claimed deliveries must not be sent: a delivery claimed while its
@@ -79,6 +81,7 @@ impl AppState {
             verify_wake: Notify::new(),
             stopped: StoppedWebhooks::default(),
             sign_in_throttle: Default::default(),
+            publish_tokens: Default::default(),
             // Other processes share the database only on PostgreSQL.
             listeners: crate::listen::Listeners::new(!config.database_url.starts_with("sqlite:")),
             config,

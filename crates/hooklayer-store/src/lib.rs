@@ -56,6 +56,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub const MAX_ANNOUNCEMENT: usize = 7900;
 
 impl StoreError {
+    /// Whether a write referred to a row that does not exist (a foreign key failed): an app
+    /// or webhook deleted while the request was under way.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation())
+    }
+
     /// Whether the database is out of reach or out of room rather than the request wrong:
     /// the connection is gone or refused, no connection came in time, the server is shutting
     /// down or starting, or the disk is full. Such a failure passes; callers answer "try

@@ -72,25 +72,52 @@ pub(crate) fn stat_rows(deltas: &[StatDelta], quarters: bool) -> Vec<StatRowDelt
 /// `minute`, or `delivery_stats_15m` keyed by `quarter`); binds per row: webhook, key,
 /// succeeded, failed, b0..b9.
 pub(crate) fn upsert(table: &str, key: &str, rows: usize, ph: impl Fn(usize) -> String) -> String {
-    const COLUMNS: usize = 4 + LATENCY_BUCKETS;
     let values: Vec<String> = (0..rows)
         .map(|r| {
-            let row: Vec<String> = (1..=COLUMNS).map(|c| ph(r * COLUMNS + c)).collect();
+            let row: Vec<String> = (1..=STAT_COLUMNS)
+                .map(|c| ph(r * STAT_COLUMNS + c))
+                .collect();
             format!("({})", row.join(", "))
         })
         .collect();
+    format!(
+        "INSERT INTO {table} (webhook_id, {key}, succeeded, failed, {BUCKET_COLUMNS})
+         VALUES {} ON CONFLICT (webhook_id, {key}) DO UPDATE SET {}",
+        values.join(", "),
+        added_counts(table)
+    )
+}
+
+/// [`upsert`] over one array per column (PostgreSQL): webhooks (`text[]`) bound at
+/// `$first`, then keys, succeeded, failed and b0..b9 (`int8[]`). One text for any number of
+/// rows, so it is prepared once and can sit in a larger statement.
+pub(crate) fn upsert_arrays(table: &str, key: &str, first: usize) -> String {
+    let arrays: Vec<String> = (0..STAT_COLUMNS)
+        .map(|c| {
+            let kind = if c == 0 { "text" } else { "int8" };
+            format!("${}::{kind}[]", first + c)
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} (webhook_id, {key}, succeeded, failed, {BUCKET_COLUMNS})
+         SELECT * FROM UNNEST({}) ON CONFLICT (webhook_id, {key}) DO UPDATE SET {}",
+        arrays.join(", "),
+        added_counts(table)
+    )
+}
+
+/// Columns of a statistics row: webhook, key, succeeded, failed, b0..b9.
+pub(crate) const STAT_COLUMNS: usize = 4 + LATENCY_BUCKETS;
+
+/// The `SET` of an upsert adding the new row's counts to the stored row's.
+fn added_counts(table: &str) -> String {
     let sums: Vec<String> = ["succeeded", "failed"]
         .into_iter()
         .map(str::to_owned)
         .chain((0..LATENCY_BUCKETS).map(|i| format!("b{i}")))
         .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .collect();
-    format!(
-        "INSERT INTO {table} (webhook_id, {key}, succeeded, failed, {BUCKET_COLUMNS})
-         VALUES {} ON CONFLICT (webhook_id, {key}) DO UPDATE SET {}",
-        values.join(", "),
-        sums.join(", ")
-    )
+    sums.join(", ")
 }
 
 /// Summed statistics of an app's webhooks (or one, bound third) from a first key (bound

@@ -35,6 +35,36 @@ pub async fn authorize_app(
         .app_for_token(&hash_token(token))
         .await?
         .ok_or_else(ApiError::authentication_required)?;
+    admit(state, app, app_in_path)
+}
+
+/// [`authorize_app`] for the publish route, whose token lookups are remembered (see
+/// [`super::publish_tokens`]). Returns the app and the token's hash, which the route forgets
+/// when the app turns out to be gone.
+pub async fn authorize_publish(
+    state: &AppState,
+    headers: &HeaderMap,
+    app_in_path: &str,
+) -> Result<(AppId, String), ApiError> {
+    let token = bearer(headers).ok_or_else(ApiError::authentication_required)?;
+    let token_hash = hash_token(token);
+    let app = match state.publish_tokens.app_for(&token_hash) {
+        Some(app) => app,
+        None => {
+            let app = state
+                .store
+                .app_for_token(&token_hash)
+                .await?
+                .ok_or_else(ApiError::authentication_required)?;
+            state.publish_tokens.remember(token_hash.clone(), app);
+            app
+        }
+    };
+    Ok((admit(state, app, app_in_path)?, token_hash))
+}
+
+/// The checks after the token: the path's app is the token's (403), within its rate (429).
+fn admit(state: &AppState, app: AppId, app_in_path: &str) -> Result<AppId, ApiError> {
     if app_in_path.parse::<AppId>().ok() != Some(app) {
         return Err(ApiError::invalid_app_id());
     }

@@ -2,7 +2,7 @@
 //! to 1000. The answer (202) is sent only after the events and their deliveries are committed
 //! in one transaction; then the delivery workers are woken.
 
-use super::auth::authorize_app;
+use super::auth::authorize_publish;
 use super::error::ApiError;
 use super::json_body;
 use super::request::{parse_json, read_body};
@@ -74,7 +74,7 @@ pub async fn publish(
     Path(app): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let app = authorize_app(&state, &headers, &app).await?;
+    let (app, token_hash) = authorize_publish(&state, &headers, &app).await?;
     let key = if_none_match(&headers)?;
     let bytes = read_body(body, state.config.max_payload).await?;
     let body = parse_json(&bytes)?;
@@ -104,11 +104,14 @@ pub async fn publish(
     let count = events.len() as u64;
     // A copy for this process's listener streams, only while one is open (SPEC §14).
     let listened = state.listeners.is_listening(app).then(|| events.clone());
-    let answers = state
-        .ingest
-        .ingest(app, events)
-        .await
-        .map_err(ApiError::from)?;
+    let answers = state.ingest.ingest(app, events).await.map_err(|err| {
+        if err.app_is_gone() {
+            // Deleted with its tokens since the token was remembered: as an unknown token.
+            state.publish_tokens.forget(&token_hash);
+            return ApiError::authentication_required();
+        }
+        ApiError::from(err)
+    })?;
     state.metrics.events_ingested(count);
     state.listeners.published(app, &answers, listened);
     let response = if batch {

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod publish_tokens;
 pub mod request;
 pub mod webhook_changes;
 pub mod webhooks;

@@ -205,6 +205,17 @@ crate::both_backends!(
             let denied = send(app.layer(Method::GET, &format!("/apps/{doomed}/webhooks"), t)).await;
             denied.assert_error(401, "authentication_required", 4);
         }
+        // The publish route remembers `token` from the publish above; the database refuses
+        // the deleted app's event, and the route answers as for an unknown token, twice.
+        for _ in 0..2 {
+            let event = json!({"type": "message.sent", "message": {"id": "m2"}});
+            let denied = send(
+                app.layer(Method::POST, &format!("/apps/{doomed}/events"), &token)
+                    .json(&event),
+            )
+            .await;
+            denied.assert_error(401, "authentication_required", 4);
+        }
         let id: AppId = doomed.parse().unwrap();
         assert!(app.state.store.list_webhooks(id).await.unwrap().is_empty());
         assert_eq!(count_rows(&db, "events").await, 0);

@@ -23,26 +23,35 @@ pub(super) async fn add(s: &PgStore, deltas: &[StatDelta]) -> StoreResult<()> {
     Ok(())
 }
 
-/// Adds deltas within the caller's transaction (the recorder's, with the attempts they count):
-/// a multi-row upsert per table, since a batch of attempts touches few rows.
+/// Adds deltas within the caller's transaction: one upsert per table over arrays.
 pub(super) async fn add_in(tx: &mut sqlx::PgConnection, deltas: &[StatDelta]) -> StoreResult<()> {
-    for (table, key, quarters) in [
-        ("delivery_stats", "minute", false),
-        ("delivery_stats_15m", "quarter", true),
-    ] {
-        for chunk in rollup::stat_rows(deltas, quarters).chunks(rollup::UPSERT_ROWS) {
-            let sql = rollup::upsert(table, key, chunk.len(), ph);
-            let mut q = sqlx::query(&sql);
-            for (webhook, key, counts) in chunk {
-                q = q.bind(webhook).bind(key);
-                for n in counts {
-                    q = q.bind(n);
-                }
-            }
-            q.execute(&mut *tx).await?;
+    let sql = format!(
+        "WITH minutes AS ({}) {}",
+        rollup::upsert_arrays("delivery_stats", "minute", 1),
+        rollup::upsert_arrays("delivery_stats_15m", "quarter", 1 + rollup::STAT_COLUMNS)
+    );
+    let q = bind_stat_rows(sqlx::query(&sql), deltas);
+    q.execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Binds the arrays of [`rollup::upsert_arrays`] for the per-minute table, then for the
+/// quarter-hour table.
+pub(super) fn bind_stat_rows<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    deltas: &[StatDelta],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    for quarters in [false, true] {
+        let rows = rollup::stat_rows(deltas, quarters);
+        let webhooks: Vec<String> = rows.iter().map(|(w, _, _)| w.clone()).collect();
+        let keys: Vec<i64> = rows.iter().map(|(_, k, _)| *k).collect();
+        q = q.bind(webhooks).bind(keys);
+        for c in 0..rollup::STAT_COLUMNS - 2 {
+            let counts: Vec<i64> = rows.iter().map(|(_, _, n)| n[c]).collect();
+            q = q.bind(counts);
         }
     }
-    Ok(())
+    q
 }
 
 /// Per-minute rows (`quarters` false) from `from_minute`, or quarter rows from its quarter.

@@ -11,6 +11,7 @@ mod changes;
 mod counts;
 mod log;
 mod queue;
+mod script;
 mod sessions;
 mod shaped;
 mod stats;

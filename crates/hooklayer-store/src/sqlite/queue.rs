@@ -1,5 +1,6 @@
 //! The delivery queue on SQLite: ingest (the outbox write), claims, attempt outcomes.
 
+use super::script::Script;
 use super::{begin_ingest, begin_write, placeholders, SqliteStore};
 use crate::handoff::{Handoff, HandoffPicker, IngestHook, Ingested, INGEST_WEBHOOK_COLUMNS};
 use crate::model::*;
@@ -224,31 +225,30 @@ pub(super) async fn claim_due(
     rows.iter().map(claimed).collect()
 }
 
-// PERFORMANCE: one statement for all the attempts of a batch, one for its successes and one
-// for its reschedules; only exhaustions (rare) go row by row.
+// PERFORMANCE: one statement for all the attempts of a batch, one for its successes, one for
+// its reschedules and one per statistics table, sent together as one script (one round trip
+// to the connection's thread; see `script`); only exhaustions (rare) go row by row.
 pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) -> StoreResult<()> {
-    let mut tx = begin_write(s).await?;
+    let mut script = Script::default();
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
         // The delivery may have been deleted with its webhook meanwhile: insert only if it exists.
-        let sql = format!(
+        script.statement(&format!(
             "INSERT INTO attempts (request_id, at, duration_ms, status_code, error, response_body)
              SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6
              FROM (VALUES {}) AS v
              WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.request_id = v.column1)",
             value_rows(chunk.len(), 6)
-        );
-        let mut q = sqlx::query(&sql);
+        ));
         for r in chunk {
             let a = &r.attempt;
-            q = q
+            script
                 .bind(r.request_id.to_string())
                 .bind(a.at.millis())
                 .bind(i64::from(a.duration_ms))
                 .bind(a.status_code.map(i64::from))
-                .bind(a.error.as_deref())
-                .bind(a.response_body.as_deref());
+                .bind(a.error.clone())
+                .bind(a.response_body.clone());
         }
-        q.execute(&mut *tx).await?;
     }
 
     let finished_at = |r: &AttemptRecord| r.attempt.at.millis() + i64::from(r.attempt.duration_ms);
@@ -293,21 +293,24 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
             format!("next_attempt_at = CASE WHEN {HELD} THEN v.column2 ELSE deliveries.next_attempt_at END"),
         ),
     ];
-    for (rows, set) in &updates {
+    for (rows, set) in updates {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
+            script.statement(&format!(
                 "UPDATE deliveries SET {set}, attempts_made = deliveries.attempts_made + ({HELD})
                  FROM (VALUES {}) AS v
                  WHERE deliveries.request_id = v.column1 AND deliveries.status = 'pending'",
                 value_rows(chunk.len(), 3)
-            );
-            let mut q = sqlx::query(&sql);
+            ));
             for (id, value, lease) in chunk {
-                q = q.bind(id).bind(value).bind(lease);
+                script.bind(id.clone()).bind(*value).bind(*lease);
             }
-            q.execute(&mut *tx).await?;
         }
     }
+    // The dashboard's statistics count the batch in the same commit.
+    super::stats::add_to_script(&mut script, &crate::rollup::stat_deltas(records));
+
+    let mut tx = begin_write(s).await?;
+    script.run(&mut tx).await?;
 
     // Exhaustions last, so a success in the same batch for the same webhook is kept.
     for r in records {
@@ -328,25 +331,21 @@ pub(super) async fn record_attempts(s: &SqliteStore, records: &[AttemptRecord]) 
         .rows_affected();
         if failed > 0 {
             let webhook = r.webhook.to_string();
-            sqlx::query(
+            let mut then = Script::default();
+            then.statement(
                 "UPDATE webhooks SET status = 'inactive', status_reason = ? WHERE id = ? AND status = 'active'",
             )
-            .bind(webhook_reason)
-            .bind(&webhook)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
+            .bind(webhook_reason.clone())
+            .bind(webhook.clone());
+            then.statement(
                 "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, finished_at = ?
                  WHERE webhook_id = ? AND status = 'pending'",
             )
             .bind(finished)
-            .bind(&webhook)
-            .execute(&mut *tx)
-            .await?;
+            .bind(webhook);
+            then.run(&mut tx).await?;
         }
     }
-    // The dashboard's statistics count the batch in the same commit.
-    super::stats::add_in(&mut tx, &crate::rollup::stat_deltas(records)).await?;
     tx.commit().await?;
     Ok(())
 }

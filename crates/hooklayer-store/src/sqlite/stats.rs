@@ -2,6 +2,7 @@
 //! roll-up (the charts), bounded queue counts and queue samples (the system page). The SQL is
 //! shared with PostgreSQL ([`crate::rollup`]).
 
+use super::script::Script;
 use super::SqliteStore;
 use crate::model::{QueueSample, StatDelta, StatRow};
 use crate::rollup::{self, int, QUARTER};
@@ -23,29 +24,34 @@ pub(super) async fn add(s: &SqliteStore, deltas: &[StatDelta]) -> StoreResult<()
     Ok(())
 }
 
-/// Adds deltas within the caller's transaction (the recorder's, with the attempts they count):
-/// a multi-row upsert per table, since a batch of attempts touches few rows.
+/// Adds deltas within the caller's transaction: a multi-row upsert per table, since a batch
+/// of attempts touches few rows.
 pub(super) async fn add_in(
     tx: &mut sqlx::SqliteConnection,
     deltas: &[StatDelta],
 ) -> StoreResult<()> {
+    let mut script = Script::default();
+    add_to_script(&mut script, deltas);
+    script.run(tx).await
+}
+
+/// Appends the upserts adding `deltas` to a script (the recorder's, with the attempts they
+/// count, so both are in one commit).
+pub(super) fn add_to_script(script: &mut Script<'_>, deltas: &[StatDelta]) {
     for (table, key, quarters) in [
         ("delivery_stats", "minute", false),
         ("delivery_stats_15m", "quarter", true),
     ] {
         for chunk in rollup::stat_rows(deltas, quarters).chunks(rollup::UPSERT_ROWS) {
-            let sql = rollup::upsert(table, key, chunk.len(), ph);
-            let mut q = sqlx::query(&sql);
+            script.statement(&rollup::upsert(table, key, chunk.len(), ph));
             for (webhook, key, counts) in chunk {
-                q = q.bind(webhook).bind(key);
+                script.bind(webhook.clone()).bind(*key);
                 for n in counts {
-                    q = q.bind(n);
+                    script.bind(*n);
                 }
             }
-            q.execute(&mut *tx).await?;
         }
     }
-    Ok(())
 }
 
 /// Per-minute rows (`quarters` false) from `from_minute`, or quarter rows from its quarter.
