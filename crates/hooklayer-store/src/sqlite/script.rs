@@ -51,7 +51,13 @@ impl<'q> Script<'q> {
         if self.sql.is_empty() {
             return Ok(());
         }
-        sqlx::query_with(&self.sql, self.args).execute(conn).await?;
+        // Not kept prepared: a script's text changes with its batch's shape (rows per
+        // statement, which statements are there), so cached ones would be many, large and
+        // rarely reused.
+        sqlx::query_with(&self.sql, self.args)
+            .persistent(false)
+            .execute(conn)
+            .await?;
         Ok(())
     }
 }
