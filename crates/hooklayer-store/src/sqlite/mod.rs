@@ -9,6 +9,7 @@
 mod apps;
 mod changes;
 mod counts;
+mod ingest;
 mod log;
 mod queue;
 mod script;
@@ -422,7 +423,7 @@ impl Store for SqliteStore {
         now: Timestamp,
         handoff: &crate::Handoff,
     ) -> StoreResult<crate::Ingested> {
-        queue::ingest(self, app, events, now, handoff).await
+        ingest::ingest(self, app, events, now, handoff).await
     }
     async fn claim_due(&self, claim: &Claim, lane: ClaimLane) -> StoreResult<Vec<ClaimedDelivery>> {
         queue::claim_due(self, claim, lane).await

@@ -1,167 +1,22 @@
-//! The delivery queue on SQLite: ingest (the outbox write), claims, attempt outcomes.
+//! The delivery queue on SQLite: claims and attempt outcomes (ingest, the outbox write, is
+//! [`super::ingest`]).
 
 use super::script::Script;
-use super::{begin_ingest, begin_write, placeholders, SqliteStore};
-use crate::handoff::{Handoff, HandoffPicker, IngestHook, Ingested, INGEST_WEBHOOK_COLUMNS};
+use super::{begin_write, placeholders, SqliteStore};
 use crate::model::*;
-use crate::rows::{claimed, stored_answer, LinePlaces, CLAIMED_COLUMNS};
+use crate::rows::{claimed, CLAIMED_COLUMNS};
 use crate::StoreResult;
-use hooklayer_core::event::NewEvent;
-use hooklayer_core::ids::{AppId, RequestId};
+use hooklayer_core::ids::RequestId;
 use hooklayer_core::time::Timestamp;
 use sqlx::Row;
-use std::collections::{HashMap, HashSet};
 
 /// Rows per multi-row statement; well under SQLite's bound-parameter limit.
 pub(super) const ROWS_PER_STATEMENT: usize = 400;
 
 /// `(?, ?, …), (?, ?, …)`: `rows` groups of `columns` placeholders.
-fn value_rows(rows: usize, columns: usize) -> String {
+pub(super) fn value_rows(rows: usize, columns: usize) -> String {
     let one = format!("({})", placeholders(columns));
     vec![one; rows].join(", ")
-}
-
-// PERFORMANCE: every statement is a round trip to the connection's thread, so ingest writes
-// a whole batch with one multi-row INSERT for the events and one for the deliveries, instead
-// of a statement per row.
-pub(super) async fn ingest(
-    s: &SqliteStore,
-    app: AppId,
-    events: &[NewEvent],
-    now: Timestamp,
-    handoff: &Handoff,
-) -> StoreResult<Ingested> {
-    let app_id = app.to_string();
-    let mut tx = begin_ingest(s).await?;
-    let hooks = sqlx::query(&format!(
-        "SELECT {INGEST_WEBHOOK_COLUMNS} FROM webhooks WHERE app_id = ? AND status = 'active'"
-    ))
-    .bind(&app_id)
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(IngestHook::read)
-    .collect::<StoreResult<Vec<_>>>()?;
-    let targets = |event: &NewEvent| -> Vec<&IngestHook> {
-        hooks.iter().filter(|hook| hook.subscribes(event)).collect()
-    };
-
-    // 1. Insert the events; RETURNING names the ones that were new (the rest already existed,
-    //    or repeat an id earlier in this batch).
-    let mut inserted: HashSet<String> = HashSet::with_capacity(events.len());
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO events (app_id, id, type, created_at, ingested_at, payload, deliveries)
-             VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-            value_rows(chunk.len(), 7)
-        );
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
-        for event in chunk {
-            q = q
-                .bind(&app_id)
-                .bind(event.id.to_string())
-                .bind(event.event_type.as_str())
-                .bind(event.created_at.millis())
-                .bind(now.millis())
-                .bind(&event.payload_prefix)
-                .bind(targets(event).len() as i64);
-        }
-        inserted.extend(q.fetch_all(&mut *tx).await?);
-    }
-
-    // 2. Answer each event in order: new ones with their fan-out, repeats with the first answer.
-    let mut answers = Vec::with_capacity(events.len());
-    let mut first: HashMap<String, IngestAnswer> = HashMap::new();
-    let mut new_events: Vec<&NewEvent> = Vec::with_capacity(events.len());
-    let mut stored: Vec<String> = Vec::new();
-    for event in events {
-        let id = event.id.to_string();
-        if let Some(answer) = first.get(&id) {
-            answers.push(Some(answer.clone()));
-        } else if inserted.contains(&id) {
-            let answer = IngestAnswer::first(event, targets(event).len());
-            first.insert(id, answer.clone());
-            new_events.push(event);
-            answers.push(Some(answer));
-        } else {
-            stored.push(id);
-            answers.push(None);
-        }
-    }
-    let mut earlier: HashMap<String, IngestAnswer> = HashMap::new();
-    for chunk in stored.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT id, type, created_at, deliveries FROM events WHERE app_id = ? AND id IN ({})",
-            placeholders(chunk.len())
-        );
-        let mut q = sqlx::query(&sql).bind(&app_id);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        for row in q.fetch_all(&mut *tx).await? {
-            let answer = stored_answer(&row)?;
-            earlier.insert(answer.id.to_string(), answer);
-        }
-    }
-
-    // 3. Queue the deliveries of the new events, claiming what the handoff takes.
-    let deliveries: Vec<(&NewEvent, &IngestHook)> = new_events
-        .iter()
-        .flat_map(|event| targets(event).into_iter().map(move |hook| (*event, hook)))
-        .collect();
-    let mut lines = LinePlaces::default();
-    for hook in hooks.iter().filter(|hook| hook.shaped) {
-        let count = deliveries.iter().filter(|(_, h)| h.id == hook.id).count() as i64;
-        if count > 0 {
-            let end: i64 = sqlx::query_scalar(
-                "UPDATE webhooks SET line_seq = line_seq + ? WHERE id = ? RETURNING line_seq",
-            )
-            .bind(count)
-            .bind(&hook.id)
-            .fetch_one(&mut *tx)
-            .await?;
-            lines.reserve(&hook.id, end - count);
-        }
-    }
-    let mut picker = HandoffPicker::new(handoff, app, now);
-    for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at, line_seq)
-             VALUES {}",
-            value_rows(chunk.len(), 9)
-        );
-        let mut q = sqlx::query(&sql);
-        for (event, hook) in chunk {
-            let (request_id, due) = picker.queue(event, hook)?;
-            q = q
-                .bind(request_id.to_string())
-                .bind(&app_id)
-                .bind(&hook.id)
-                .bind(event.id.to_string())
-                .bind(event.event_type.as_str())
-                .bind("pending")
-                .bind(now.millis())
-                .bind(due.millis())
-                .bind(lines.next(&hook.id));
-        }
-        q.execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-
-    let answers = answers
-        .into_iter()
-        .zip(events)
-        .map(|(answer, event)| match answer {
-            Some(a) => Ok(a),
-            None => earlier.get(&event.id.to_string()).cloned().ok_or_else(|| {
-                crate::StoreError::Corrupt(format!("event {} vanished during ingest", event.id))
-            }),
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Ingested {
-        answers,
-        claimed: picker.into_claimed(),
-    })
 }
 
 pub(super) async fn claim_due(

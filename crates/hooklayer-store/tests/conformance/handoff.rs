@@ -15,6 +15,7 @@ conformance![
     a_handed_off_delivery_is_a_claim_until_its_lease_ends,
     a_handed_off_delivery_carries_what_a_claim_would,
     an_event_the_app_already_had_hands_off_nothing,
+    a_batch_with_one_known_event_queues_and_hands_off_only_the_new_ones,
 ];
 
 /// A handoff leased until `t(30_000)`.
@@ -200,4 +201,33 @@ async fn an_event_the_app_already_had_hands_off_nothing(db: TestDb) {
     assert_eq!(again.answers.len(), 1);
     assert!(!again.answers[0].stored_now);
     assert_eq!(claim_all(store, t(1)).await.len(), 1, "the first one only");
+}
+
+async fn a_batch_with_one_known_event_queues_and_hands_off_only_the_new_ones(db: TestDb) {
+    let store = &*db.store;
+    let app = new_app(store).await;
+    active_webhook(store, app).await;
+    active_webhook(store, app).await;
+    let e = events(3);
+    store.ingest(app, &e[1..2], t(0)).await.unwrap();
+
+    // Unique ids, one of them known: the new two get their deliveries, the known one none.
+    let batch = store
+        .ingest_handing_off(app, &e, t(1), &handoff(3, 10, vec![]))
+        .await
+        .unwrap();
+
+    let stored_now: Vec<bool> = batch.answers.iter().map(|a| a.stored_now).collect();
+    assert_eq!(stored_now, vec![true, false, true]);
+    assert!(batch.answers.iter().all(|a| a.deliveries == 2));
+    let handed: Vec<_> = batch.claimed.iter().map(|d| d.event_id).collect();
+    assert_eq!(handed.len(), 3, "up to the limit, of the new events only");
+    assert!(handed.iter().all(|id| *id == e[0].id || *id == e[2].id));
+    // 2 queued for the known event at t(0), 4 for the new ones: 3 handed off, 1 due now.
+    assert_eq!(store.queue_depth(t(1)).await.unwrap().pending, 6);
+    assert_eq!(
+        claim_all(store, t(1)).await.len(),
+        3,
+        "the first event's two and the one not handed off"
+    );
 }

@@ -1,0 +1,268 @@
+//! Ingest on SQLite: the outbox write of the publish API — events and their deliveries in one
+//! transaction.
+//!
+//! PERFORMANCE: every statement is a round trip to the connection's thread, so ingest writes a
+//! whole batch with one multi-row INSERT for the events and one for the deliveries, instead of
+//! a statement per row; and when every event is new (the common case) both go in one script,
+//! so a publish costs four round trips: `BEGIN`, the app's webhooks, the script, `COMMIT`.
+
+use super::begin_ingest;
+use super::queue::{value_rows, ROWS_PER_STATEMENT};
+use super::script::Script;
+use super::{placeholders, SqliteStore};
+use crate::handoff::{Handoff, HandoffPicker, IngestHook, Ingested, INGEST_WEBHOOK_COLUMNS};
+use crate::model::*;
+use crate::rows::{stored_answer, LinePlaces};
+use crate::StoreResult;
+use hooklayer_core::event::NewEvent;
+use hooklayer_core::ids::AppId;
+use hooklayer_core::time::Timestamp;
+use sqlx::SqliteConnection;
+use std::collections::{HashMap, HashSet};
+
+const INSERT_EVENTS: &str =
+    "INSERT INTO events (app_id, id, type, created_at, ingested_at, payload, deliveries)";
+
+/// Stores `events` for `app` with their deliveries in one transaction, handing off what
+/// `handoff` takes (see [`crate::handoff`]).
+pub(super) async fn ingest(
+    s: &SqliteStore,
+    app: AppId,
+    events: &[NewEvent],
+    now: Timestamp,
+    handoff: &Handoff,
+) -> StoreResult<Ingested> {
+    let app_id = app.to_string();
+    let mut tx = begin_ingest(s).await?;
+    let hooks = sqlx::query(&format!(
+        "SELECT {INGEST_WEBHOOK_COLUMNS} FROM webhooks WHERE app_id = ? AND status = 'active'"
+    ))
+    .bind(&app_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(IngestHook::read)
+    .collect::<StoreResult<Vec<_>>>()?;
+    let targets = |event: &NewEvent| -> Vec<&IngestHook> {
+        hooks.iter().filter(|hook| hook.subscribes(event)).collect()
+    };
+
+    // 1. Insert the events; RETURNING names the ones that were new (the rest already existed,
+    //    or repeat an id earlier in this batch). The common case writes their deliveries in
+    //    the same round trip.
+    let mut picker = HandoffPicker::new(handoff, app, now);
+    let (inserted, deliveries_written) =
+        match insert_all_new(&mut tx, &app_id, events, &targets, &mut picker, now).await? {
+            Some(all_new) => all_new,
+            None => (
+                insert_events(&mut tx, &app_id, events, &targets, now).await?,
+                false,
+            ),
+        };
+    if !deliveries_written {
+        // Any deliveries the one-trip path queued in the picker were not written.
+        picker = HandoffPicker::new(handoff, app, now);
+    }
+
+    // 2. Answer each event in order: new ones with their fan-out, repeats with the first answer.
+    let mut answers = Vec::with_capacity(events.len());
+    let mut first: HashMap<String, IngestAnswer> = HashMap::new();
+    let mut new_events: Vec<&NewEvent> = Vec::with_capacity(events.len());
+    let mut stored: Vec<String> = Vec::new();
+    for event in events {
+        let id = event.id.to_string();
+        if let Some(answer) = first.get(&id) {
+            answers.push(Some(answer.clone()));
+        } else if inserted.contains(&id) {
+            let answer = IngestAnswer::first(event, targets(event).len());
+            first.insert(id, answer.clone());
+            new_events.push(event);
+            answers.push(Some(answer));
+        } else {
+            stored.push(id);
+            answers.push(None);
+        }
+    }
+    let mut earlier: HashMap<String, IngestAnswer> = HashMap::new();
+    for chunk in stored.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, type, created_at, deliveries FROM events WHERE app_id = ? AND id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(&app_id);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for row in q.fetch_all(&mut *tx).await? {
+            let answer = stored_answer(&row)?;
+            earlier.insert(answer.id.to_string(), answer);
+        }
+    }
+
+    // 3. Queue the deliveries of the new events, claiming what the handoff takes.
+    let deliveries: Vec<(&NewEvent, &IngestHook)> = if deliveries_written {
+        Vec::new()
+    } else {
+        new_events
+            .iter()
+            .flat_map(|event| targets(event).into_iter().map(move |hook| (*event, hook)))
+            .collect()
+    };
+    let mut lines = LinePlaces::default();
+    for hook in hooks.iter().filter(|hook| hook.shaped) {
+        let count = deliveries.iter().filter(|(_, h)| h.id == hook.id).count() as i64;
+        if count > 0 {
+            let end: i64 = sqlx::query_scalar(
+                "UPDATE webhooks SET line_seq = line_seq + ? WHERE id = ? RETURNING line_seq",
+            )
+            .bind(count)
+            .bind(&hook.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            lines.reserve(&hook.id, end - count);
+        }
+    }
+    for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at, line_seq)
+             VALUES {}",
+            value_rows(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(&sql);
+        for (event, hook) in chunk {
+            let (request_id, due) = picker.queue(event, hook)?;
+            q = q
+                .bind(request_id.to_string())
+                .bind(&app_id)
+                .bind(&hook.id)
+                .bind(event.id.to_string())
+                .bind(event.event_type.as_str())
+                .bind("pending")
+                .bind(now.millis())
+                .bind(due.millis())
+                .bind(lines.next(&hook.id));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+
+    let answers = answers
+        .into_iter()
+        .zip(events)
+        .map(|(answer, event)| match answer {
+            Some(a) => Ok(a),
+            None => earlier.get(&event.id.to_string()).cloned().ok_or_else(|| {
+                crate::StoreError::Corrupt(format!("event {} vanished during ingest", event.id))
+            }),
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Ingested {
+        answers,
+        claimed: picker.into_claimed(),
+    })
+}
+
+/// Binds one event's row of [`INSERT_EVENTS`].
+fn bind_event<'q>(
+    script: &mut Script<'q>,
+    app_id: &str,
+    event: &'q NewEvent,
+    fan_out: usize,
+    now: Timestamp,
+) {
+    script
+        .bind(app_id.to_owned())
+        .bind(event.id.to_string())
+        .bind(event.event_type.as_str())
+        .bind(event.created_at.millis())
+        .bind(now.millis())
+        .bind(event.payload_prefix.as_str())
+        .bind(fan_out as i64);
+}
+
+/// Inserts the events; returns the ids of those that were new.
+async fn insert_events<'a>(
+    tx: &mut SqliteConnection,
+    app_id: &str,
+    events: &'a [NewEvent],
+    targets: &impl Fn(&NewEvent) -> Vec<&'a IngestHook>,
+    now: Timestamp,
+) -> StoreResult<HashSet<String>> {
+    let mut inserted: HashSet<String> = HashSet::with_capacity(events.len());
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let mut script = Script::default();
+        script.statement(&format!(
+            "{INSERT_EVENTS} VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+            value_rows(chunk.len(), 7)
+        ));
+        for event in chunk {
+            bind_event(&mut script, app_id, event, targets(event).len(), now);
+        }
+        inserted.extend(script.run_returning(tx).await?);
+    }
+    Ok(inserted)
+}
+
+/// The one-trip ingest: the events and, guarded by `changes()` (the rows the events' insert
+/// just wrote), all their deliveries in one script. Taken only when it can be exact: ids
+/// unique in the batch (at least one), one statement each, and no shaped webhook among the targets (their
+/// line places are reserved per new delivery). Returns `None` when not taken, else the new
+/// ids and whether the deliveries were written — they are unless some event already existed,
+/// in which case the caller queues the new ones' deliveries itself.
+async fn insert_all_new<'a>(
+    tx: &mut SqliteConnection,
+    app_id: &str,
+    events: &'a [NewEvent],
+    targets: &impl Fn(&NewEvent) -> Vec<&'a IngestHook>,
+    picker: &mut HandoffPicker<'a>,
+    now: Timestamp,
+) -> StoreResult<Option<(HashSet<String>, bool)>> {
+    let deliveries: Vec<(&NewEvent, &IngestHook)> = events
+        .iter()
+        .flat_map(|event| targets(event).into_iter().map(move |hook| (event, hook)))
+        .collect();
+    let unique: HashSet<_> = events.iter().map(|e| e.id).collect();
+    if events.is_empty()
+        || unique.len() != events.len()
+        || events.len() > ROWS_PER_STATEMENT
+        || deliveries.len() > ROWS_PER_STATEMENT
+        || deliveries.iter().any(|(_, hook)| hook.shaped)
+    {
+        return Ok(None);
+    }
+    let mut script = Script::default();
+    script.statement(&format!(
+        "{INSERT_EVENTS} VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+        value_rows(events.len(), 7)
+    ));
+    for event in events {
+        bind_event(&mut script, app_id, event, targets(event).len(), now);
+    }
+    if !deliveries.is_empty() {
+        // SQLite's changes() is the row count of the last completed INSERT, UPDATE or
+        // DELETE: here, how many of the events were new.
+        script.statement(&format!(
+            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at, line_seq)
+             SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9
+             FROM (VALUES {}) AS v WHERE changes() = ?",
+            value_rows(deliveries.len(), 9)
+        ));
+        for (event, hook) in &deliveries {
+            let (request_id, due) = picker.queue(event, hook)?;
+            script
+                .bind(request_id.to_string())
+                .bind(app_id.to_owned())
+                .bind(hook.id.clone())
+                .bind(event.id.to_string())
+                .bind(event.event_type.as_str())
+                .bind("pending")
+                .bind(now.millis())
+                .bind(due.millis())
+                .bind(None::<i64>);
+        }
+        script.bind(events.len() as i64);
+    }
+    let inserted: HashSet<String> = script.run_returning(tx).await?.into_iter().collect();
+    let all_new = inserted.len() == events.len();
+    Ok(Some((inserted, all_new)))
+}
