@@ -32,9 +32,13 @@ pub struct PublishTokens {
 impl PublishTokens {
     /// The app of a token hash looked up within the last [`REMEMBERED_FOR`].
     pub fn app_for(&self, token_hash: &str) -> Option<AppId> {
+        self.app_at(token_hash, Instant::now())
+    }
+
+    fn app_at(&self, token_hash: &str, now: Instant) -> Option<AppId> {
         let known = self.lock();
         let (app, since) = known.get(token_hash)?;
-        (since.elapsed() < REMEMBERED_FOR).then_some(*app)
+        (now.saturating_duration_since(*since) < REMEMBERED_FOR).then_some(*app)
     }
 
     /// Remembers what the store answered for a token hash.
@@ -84,10 +88,9 @@ mod tests {
     fn an_old_entry_is_not_used() {
         let tokens = PublishTokens::default();
         let app = AppId::new();
-        let long_ago = Instant::now().checked_sub(REMEMBERED_FOR + Duration::from_secs(1));
-        if let Some(long_ago) = long_ago {
-            tokens.lock().insert("a".into(), (app, long_ago));
-            assert_eq!(tokens.app_for("a"), None);
-        }
+        tokens.remember("a".into(), app);
+        let later = Instant::now() + REMEMBERED_FOR + Duration::from_secs(1);
+        assert_eq!(tokens.app_at("a", Instant::now()), Some(app));
+        assert_eq!(tokens.app_at("a", later), None);
     }
 }

@@ -54,17 +54,12 @@ pub(super) async fn ingest(
     // reserved per new delivery), the deliveries are queued as if every event were new and
     // written by the events' own statement, one round trip less; they go in only if every
     // event did, else the new events' deliveries are queued below as for a shaped target.
-    let mut picker = HandoffPicker::new(handoff, app, now);
-    let mut queued = Deliveries::default();
     let one_statement = !targets.iter().flatten().any(|hook| hook.shaped);
-    if one_statement {
-        for (event, targets) in unique.iter().zip(&targets) {
-            for hook in targets {
-                let (request_id, due) = picker.queue(event, hook)?;
-                queued.push(event, hook, request_id, due);
-            }
-        }
-    }
+    let (mut picker, mut queued) = if one_statement {
+        queue_deliveries(handoff, app, now, &unique, &targets, |_| true)?
+    } else {
+        (HandoffPicker::new(handoff, app, now), Deliveries::default())
+    };
     let inserted: Vec<String> = sqlx::query_scalar(&format!(
         "WITH ev AS ({INSERT_EVENTS}), dl AS ({INSERT_ALL_NEW_DELIVERIES}) SELECT id FROM ev"
     ))
@@ -88,22 +83,15 @@ pub(super) async fn ingest(
         .collect::<StoreResult<HashSet<EventId>>>()?;
     let deliveries_written = one_statement && inserted.len() == unique.len();
     if !deliveries_written {
-        picker = HandoffPicker::new(handoff, app, now);
-        queued = Deliveries::default();
+        let new = |e: &NewEvent| inserted.contains(&e.id);
+        (picker, queued) = queue_deliveries(handoff, app, now, &unique, &targets, new)?;
     }
 
     let mut answers: HashMap<EventId, IngestAnswer> = HashMap::with_capacity(unique.len());
     for (event, targets) in unique.iter().zip(&targets) {
-        if !inserted.contains(&event.id) {
-            continue;
+        if inserted.contains(&event.id) {
+            answers.insert(event.id, IngestAnswer::first(event, targets.len()));
         }
-        if !deliveries_written {
-            for hook in targets {
-                let (request_id, due) = picker.queue(event, hook)?;
-                queued.push(event, hook, request_id, due);
-            }
-        }
-        answers.insert(event.id, IngestAnswer::first(event, targets.len()));
     }
     let claimed = picker.into_claimed();
     if !queued.request_ids.is_empty() {
@@ -186,6 +174,30 @@ const INSERT_ALL_NEW_DELIVERIES: &str =
      FROM UNNEST($8::text[], $9::text[], $10::text[], $11::text[], $12::int8[])
           AS d(request_id, webhook_id, event_id, event_type, due)
      WHERE (SELECT count(*) FROM ev) = cardinality($3::text[])";
+
+/// The deliveries of the events `new` accepts, each given its request id and due time, and
+/// the picker holding the ones handed off.
+fn queue_deliveries<'a>(
+    handoff: &'a Handoff,
+    app: AppId,
+    now: Timestamp,
+    unique: &[&NewEvent],
+    targets: &[Vec<&'a IngestHook>],
+    new: impl Fn(&NewEvent) -> bool,
+) -> StoreResult<(HandoffPicker<'a>, Deliveries<'a>)> {
+    let mut picker = HandoffPicker::new(handoff, app, now);
+    let mut queued = Deliveries::default();
+    for (event, targets) in unique.iter().zip(targets) {
+        if !new(event) {
+            continue;
+        }
+        for hook in targets {
+            let (request_id, due) = picker.queue(event, hook)?;
+            queued.push(event, hook, request_id, due);
+        }
+    }
+    Ok((picker, queued))
+}
 
 /// One column of a batch, as an array to bind.
 fn column<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {

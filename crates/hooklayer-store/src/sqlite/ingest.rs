@@ -17,11 +17,7 @@ use crate::StoreResult;
 use hooklayer_core::event::NewEvent;
 use hooklayer_core::ids::AppId;
 use hooklayer_core::time::Timestamp;
-use sqlx::SqliteConnection;
 use std::collections::{HashMap, HashSet};
-
-const INSERT_EVENTS: &str =
-    "INSERT INTO events (app_id, id, type, created_at, ingested_at, payload, deliveries)";
 
 /// Stores `events` for `app` with their deliveries in one transaction, handing off what
 /// `handoff` takes (see [`crate::handoff`]).
@@ -48,19 +44,43 @@ pub(super) async fn ingest(
     };
 
     // 1. Insert the events; RETURNING names the ones that were new (the rest already existed,
-    //    or repeat an id earlier in this batch). The common case writes their deliveries in
-    //    the same round trip.
+    //    or repeat an id earlier in this batch). When all of them may be new, their
+    //    deliveries go in the same script, written only if every event was (see
+    //    `push_deliveries`); shaped webhooks' line places are reserved per new delivery, so
+    //    they always take step 3.
+    let all_deliveries: Vec<(&NewEvent, &IngestHook)> = events
+        .iter()
+        .flat_map(|event| targets(event).into_iter().map(move |hook| (event, hook)))
+        .collect();
+    let unique: HashSet<_> = events.iter().map(|e| e.id).collect();
+    let one_trip = unique.len() == events.len()
+        && events.len() <= ROWS_PER_STATEMENT
+        && all_deliveries.len() <= ROWS_PER_STATEMENT
+        && !all_deliveries.iter().any(|(_, hook)| hook.shaped);
     let mut picker = HandoffPicker::new(handoff, app, now);
-    let (inserted, deliveries_written) =
-        match insert_all_new(&mut tx, &app_id, events, &targets, &mut picker, now).await? {
-            Some(all_new) => all_new,
-            None => (
-                insert_events(&mut tx, &app_id, events, &targets, now).await?,
-                false,
-            ),
-        };
+    let mut inserted: HashSet<String> = HashSet::with_capacity(events.len());
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let mut script = Script::default();
+        push_events(&mut script, &app_id, chunk, &targets, now);
+        if one_trip {
+            let only_if_all_new = Some(events.len());
+            let mut no_lines = LinePlaces::default();
+            let (rows, picker, lines) = (&all_deliveries, &mut picker, &mut no_lines);
+            push_deliveries(
+                &mut script,
+                &app_id,
+                rows,
+                picker,
+                lines,
+                now,
+                only_if_all_new,
+            )?;
+        }
+        inserted.extend(script.run_returning(&mut tx).await?);
+    }
+    let deliveries_written = one_trip && inserted.len() == events.len();
     if !deliveries_written {
-        // Any deliveries the one-trip path queued in the picker were not written.
+        // Any deliveries queued in the picker above were not written.
         picker = HandoffPicker::new(handoff, app, now);
     }
 
@@ -122,28 +142,19 @@ pub(super) async fn ingest(
             lines.reserve(&hook.id, end - count);
         }
     }
+    let mut script = Script::default();
     for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at, line_seq)
-             VALUES {}",
-            value_rows(chunk.len(), 9)
-        );
-        let mut q = sqlx::query(&sql);
-        for (event, hook) in chunk {
-            let (request_id, due) = picker.queue(event, hook)?;
-            q = q
-                .bind(request_id.to_string())
-                .bind(&app_id)
-                .bind(&hook.id)
-                .bind(event.id.to_string())
-                .bind(event.event_type.as_str())
-                .bind("pending")
-                .bind(now.millis())
-                .bind(due.millis())
-                .bind(lines.next(&hook.id));
-        }
-        q.execute(&mut *tx).await?;
+        push_deliveries(
+            &mut script,
+            &app_id,
+            chunk,
+            &mut picker,
+            &mut lines,
+            now,
+            None,
+        )?;
     }
+    script.run(&mut tx).await?;
     tx.commit().await?;
 
     let answers = answers
@@ -162,107 +173,73 @@ pub(super) async fn ingest(
     })
 }
 
-/// Binds one event's row of [`INSERT_EVENTS`].
-fn bind_event<'q>(
-    script: &mut Script<'q>,
+/// Appends the insert of `events` (`RETURNING` the ids of the new ones).
+fn push_events<'a>(
+    script: &mut Script<'a>,
     app_id: &str,
-    event: &'q NewEvent,
-    fan_out: usize,
+    events: &'a [NewEvent],
+    targets: &impl Fn(&NewEvent) -> Vec<&'a IngestHook>,
     now: Timestamp,
 ) {
-    script
-        .bind(app_id.to_owned())
-        .bind(event.id.to_string())
-        .bind(event.event_type.as_str())
-        .bind(event.created_at.millis())
-        .bind(now.millis())
-        .bind(event.payload_prefix.as_str())
-        .bind(fan_out as i64);
-}
-
-/// Inserts the events; returns the ids of those that were new.
-async fn insert_events<'a>(
-    tx: &mut SqliteConnection,
-    app_id: &str,
-    events: &'a [NewEvent],
-    targets: &impl Fn(&NewEvent) -> Vec<&'a IngestHook>,
-    now: Timestamp,
-) -> StoreResult<HashSet<String>> {
-    let mut inserted: HashSet<String> = HashSet::with_capacity(events.len());
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let mut script = Script::default();
-        script.statement(&format!(
-            "{INSERT_EVENTS} VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-            value_rows(chunk.len(), 7)
-        ));
-        for event in chunk {
-            bind_event(&mut script, app_id, event, targets(event).len(), now);
-        }
-        inserted.extend(script.run_returning(tx).await?);
-    }
-    Ok(inserted)
-}
-
-/// The one-trip ingest: the events and, guarded by `changes()` (the rows the events' insert
-/// just wrote), all their deliveries in one script. Taken only when it can be exact: ids
-/// unique in the batch (at least one), one statement each, and no shaped webhook among the targets (their
-/// line places are reserved per new delivery). Returns `None` when not taken, else the new
-/// ids and whether the deliveries were written — they are unless some event already existed,
-/// in which case the caller queues the new ones' deliveries itself.
-async fn insert_all_new<'a>(
-    tx: &mut SqliteConnection,
-    app_id: &str,
-    events: &'a [NewEvent],
-    targets: &impl Fn(&NewEvent) -> Vec<&'a IngestHook>,
-    picker: &mut HandoffPicker<'a>,
-    now: Timestamp,
-) -> StoreResult<Option<(HashSet<String>, bool)>> {
-    let deliveries: Vec<(&NewEvent, &IngestHook)> = events
-        .iter()
-        .flat_map(|event| targets(event).into_iter().map(move |hook| (event, hook)))
-        .collect();
-    let unique: HashSet<_> = events.iter().map(|e| e.id).collect();
-    if events.is_empty()
-        || unique.len() != events.len()
-        || events.len() > ROWS_PER_STATEMENT
-        || deliveries.len() > ROWS_PER_STATEMENT
-        || deliveries.iter().any(|(_, hook)| hook.shaped)
-    {
-        return Ok(None);
-    }
-    let mut script = Script::default();
     script.statement(&format!(
-        "{INSERT_EVENTS} VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+        "INSERT INTO events (app_id, id, type, created_at, ingested_at, payload, deliveries)
+         VALUES {} ON CONFLICT DO NOTHING RETURNING id",
         value_rows(events.len(), 7)
     ));
     for event in events {
-        bind_event(&mut script, app_id, event, targets(event).len(), now);
+        script
+            .bind(app_id.to_owned())
+            .bind(event.id.to_string())
+            .bind(event.event_type.as_str())
+            .bind(event.created_at.millis())
+            .bind(now.millis())
+            .bind(event.payload_prefix.as_str())
+            .bind(targets(event).len() as i64);
     }
-    if !deliveries.is_empty() {
-        // SQLite's changes() is the row count of the last completed INSERT, UPDATE or
-        // DELETE: here, how many of the events were new.
-        script.statement(&format!(
-            "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at, line_seq)
-             SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9
-             FROM (VALUES {}) AS v WHERE changes() = ?",
-            value_rows(deliveries.len(), 9)
-        ));
-        for (event, hook) in &deliveries {
-            let (request_id, due) = picker.queue(event, hook)?;
-            script
-                .bind(request_id.to_string())
-                .bind(app_id.to_owned())
-                .bind(hook.id.clone())
-                .bind(event.id.to_string())
-                .bind(event.event_type.as_str())
-                .bind("pending")
-                .bind(now.millis())
-                .bind(due.millis())
-                .bind(None::<i64>);
-        }
-        script.bind(events.len() as i64);
+}
+
+/// Appends the insert of `deliveries`, giving each its request id, due time and line place
+/// and claiming what the handoff takes. With `only_if_new: Some(n)` the rows go in only if
+/// the statement before inserted `n` rows: SQLite's `changes()` is the row count of the last
+/// completed INSERT, UPDATE or DELETE, here the events' insert.
+fn push_deliveries<'a>(
+    script: &mut Script<'a>,
+    app_id: &str,
+    deliveries: &[(&'a NewEvent, &'a IngestHook)],
+    picker: &mut HandoffPicker<'a>,
+    lines: &mut LinePlaces,
+    now: Timestamp,
+    only_if_new: Option<usize>,
+) -> StoreResult<()> {
+    if deliveries.is_empty() {
+        return Ok(());
     }
-    let inserted: HashSet<String> = script.run_returning(tx).await?.into_iter().collect();
-    let all_new = inserted.len() == events.len();
-    Ok(Some((inserted, all_new)))
+    let guard = if only_if_new.is_some() {
+        " WHERE changes() = ?"
+    } else {
+        ""
+    };
+    script.statement(&format!(
+        "INSERT INTO deliveries (request_id, app_id, webhook_id, event_id, event_type, status, created_at, next_attempt_at, line_seq)
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9
+         FROM (VALUES {}) AS v{guard}",
+        value_rows(deliveries.len(), 9)
+    ));
+    for (event, hook) in deliveries {
+        let (request_id, due) = picker.queue(event, hook)?;
+        script
+            .bind(request_id.to_string())
+            .bind(app_id.to_owned())
+            .bind(hook.id.as_str())
+            .bind(event.id.to_string())
+            .bind(event.event_type.as_str())
+            .bind("pending")
+            .bind(now.millis())
+            .bind(due.millis())
+            .bind(lines.next(&hook.id));
+    }
+    if let Some(n) = only_if_new {
+        script.bind(n as i64);
+    }
+    Ok(())
 }
