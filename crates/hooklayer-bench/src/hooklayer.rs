@@ -83,6 +83,8 @@ pub struct Launch<'a> {
     pub role: Option<&'a str>,
     /// `HOOKLAYER_ADMIN_TOKEN`, when the scenario signs in as the operator.
     pub admin_token: Option<&'a str>,
+    /// `HOOKLAYER_RETRY_SCHEDULE`; `None`: hooklayer's default.
+    pub retry_schedule: Option<&'a str>,
 }
 
 /// What `hooklayer apps create` prints (the fields the bench uses).
@@ -173,6 +175,9 @@ impl Hooklayer {
         }
         if let Some(token) = launch.admin_token {
             cmd.env("HOOKLAYER_ADMIN_TOKEN", token);
+        }
+        if let Some(schedule) = launch.retry_schedule {
+            cmd.env("HOOKLAYER_RETRY_SCHEDULE", schedule);
         }
         let child = cmd
             .spawn()

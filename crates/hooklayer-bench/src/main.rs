@@ -300,6 +300,7 @@ async fn run(args: &Args, databases: Arc<Databases>) -> Result<bool> {
         databases,
         raw_rps: None,
         latency_p99: Default::default(),
+        e2e_dps: Default::default(),
         report,
     };
     let mut backends = vec![Backend::Sqlite];

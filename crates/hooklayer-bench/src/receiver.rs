@@ -98,9 +98,15 @@ pub struct Receiver {
 impl Receiver {
     /// Binds `127.0.0.1:0` and starts serving.
     pub async fn start(tls: Arc<rustls::ServerConfig>) -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_at(tls, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Binds `addr` and starts serving: with the address of a receiver that was shut down,
+    /// that receiver comes back (the same webhook URLs reach it).
+    pub async fn start_at(tls: Arc<rustls::ServerConfig>, addr: SocketAddr) -> Result<Self> {
+        let listener = TcpListener::bind(addr)
             .await
-            .context("binding the receiver")?;
+            .with_context(|| format!("binding the receiver to {addr}"))?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             behaviours: std::array::from_fn(|_| AtomicU8::new(Behaviour::Accept as u8)),
@@ -121,6 +127,11 @@ impl Receiver {
             stop,
             accept_task: Some(accept_task),
         })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The target URL of webhook number `hook` (a literal IP: no DNS on the hot path).

@@ -354,11 +354,12 @@ pub trait Store: Send + Sync + 'static {
     /// Queue samples from `from_minute` on, oldest first.
     async fn queue_samples(&self, from_minute: i64) -> StoreResult<Vec<QueueSample>>;
     // ---- listener streams (SPEC §14) ---------------------------------------------------
-    /// Tells every process sharing the database, this one included (PostgreSQL `NOTIFY
-    /// hooklayer_listen`); a no-op on backends where every writer is in this process.
-    /// `message` must stay under [`MAX_ANNOUNCEMENT`] bytes.
-    async fn announce(&self, message: &str) -> StoreResult<()> {
-        let _ = message;
+    /// Tells every process sharing the database, this one included, each of `messages` in
+    /// order (PostgreSQL `NOTIFY hooklayer_listen`, one statement for all); a no-op on
+    /// backends where every writer is in this process. Each message must stay under
+    /// [`MAX_ANNOUNCEMENT`] bytes.
+    async fn announce(&self, messages: &[String]) -> StoreResult<()> {
+        let _ = messages;
         Ok(())
     }
     /// The next announcement of any process; never returns on backends where every writer is

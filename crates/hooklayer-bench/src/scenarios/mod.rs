@@ -19,7 +19,7 @@ mod ui_seed;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
@@ -165,6 +165,9 @@ pub struct Bench {
     pub raw_rps: Option<f64>,
     /// Latency p99 (ms) per backend, the reference of the isolation run.
     pub latency_p99: HashMap<&'static str, f64>,
+    /// End-to-end deliveries/s (1 webhook, batches) per backend, the reference of the
+    /// backlog's drain.
+    pub e2e_dps: HashMap<&'static str, f64>,
     pub report: Report,
 }
 
@@ -195,10 +198,22 @@ impl Bench {
         label: &str,
         role: Option<&str>,
     ) -> Result<Instance> {
+        self.launch_with(backend, label, role, None).await
+    }
+
+    /// As [`Bench::launch_as`], with `HOOKLAYER_RETRY_SCHEDULE` set to `retry_schedule`.
+    pub async fn launch_with(
+        &self,
+        backend: &Backend,
+        label: &str,
+        role: Option<&str>,
+        retry_schedule: Option<&str>,
+    ) -> Result<Instance> {
         let bin = self.bin.as_deref().context("no hooklayer binary")?;
         let db = self.databases.fresh(backend, &self.dir, label).await?;
         let mut launch = self.launch_settings(bin, &db.url, backend, label);
         launch.role = role;
+        launch.retry_schedule = retry_schedule;
         let server = Hooklayer::start(&launch, &self.http).await?;
         let app = match hooklayer::create_app(bin, &db.url).await {
             Ok(app) => app,
@@ -225,6 +240,7 @@ impl Bench {
             sqlite_sync: self.settings.sqlite_sync.as_deref(),
             role: None,
             admin_token: None,
+            retry_schedule: None,
         }
     }
 
@@ -240,42 +256,6 @@ impl Bench {
         let mut launch = self.launch_settings(bin, instance.database_url(), backend, label);
         launch.role = Some(role);
         Hooklayer::start(&launch, &self.http).await
-    }
-
-    /// Stops `instance`, starts `serve` again on the same database and times it from the start
-    /// until `/readyz` answers `200` (resolution ~50 ms: `/healthz` is polled first); then stops
-    /// that one too and drops the database. Returns the first process's peak RSS and the time.
-    pub async fn restart_until_ready(
-        &self,
-        instance: Instance,
-        backend: &Backend,
-        label: &str,
-    ) -> (Option<u64>, Result<Duration>) {
-        let Instance { server, db, .. } = instance;
-        let peak = server.stop().await;
-        let ready = async {
-            let bin = self.bin.as_deref().context("no hooklayer binary")?;
-            let launch = self.launch_settings(bin, &db.url, backend, &format!("{label}-restart"));
-            let started = Instant::now();
-            let server = Hooklayer::start(&launch, &self.http).await?;
-            let url = format!("{}/readyz", server.base_url);
-            loop {
-                let status = self.http.get(&url).send().await.map(|r| r.status());
-                if status.is_ok_and(|s| s == reqwest::StatusCode::OK) {
-                    break;
-                }
-                if started.elapsed() > Duration::from_secs(60) {
-                    anyhow::bail!("/readyz did not answer 200 within 60 s\n{}", server.log());
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            let elapsed = started.elapsed();
-            server.stop().await;
-            Ok(elapsed)
-        }
-        .await;
-        self.databases.release(db).await;
-        (peak, ready)
     }
 
     /// Waits (bounded by the drain limit and the stall time) until every event of `ids` arrived

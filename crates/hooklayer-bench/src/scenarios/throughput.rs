@@ -10,7 +10,6 @@ use anyhow::Result;
 
 use super::{loss_figure, targets_apply, Bench, Instance};
 use crate::arrivals::Outcome;
-use crate::clock::{now_ns, secs_between};
 use crate::database::Backend;
 use crate::publish::{self, Published};
 use crate::report::{human, Figure};
@@ -96,13 +95,7 @@ pub(super) async fn publish_and_drain(
     let (tracker, complete) = bench.await_deliveries(&hooks, &published.ids).await;
     let peak = bench.finish(instance).await;
     let outcome = tracker.outcome(&published.ids);
-    let end_ns = outcome.last_at_ns.unwrap_or_else(now_ns);
-    let secs = secs_between(published.started_ns, end_ns);
-    let dps = if secs > 0.0 {
-        outcome.delivered as f64 / secs
-    } else {
-        0.0
-    };
+    let (secs, dps) = outcome.rate_since(published.started_ns);
     Ok(Drained {
         published,
         outcome,
@@ -155,6 +148,9 @@ pub async fn run(bench: &mut Bench, backend: &Backend, shape: Shape) -> Result<(
         dps,
         complete,
     } = publish_and_drain(bench, instance, shape, settings.events).await?;
+    if webhooks == 1 && shape.batch == super::ingest::BATCH {
+        bench.e2e_dps.insert(backend.name(), dps);
+    }
     let ratio = bench.raw_rps.filter(|r| *r > 0.0).map(|raw| dps / raw);
     let ratio_text = ratio.map_or_else(
         || "no raw capacity measured".to_owned(),

@@ -6,6 +6,10 @@
 //!
 //! Announcement text: `<origin> e <app> <event id> …` or `<origin> d <app>`; a process
 //! ignores its own (it delivered to its streams directly).
+//!
+//! Announcements are gathered for up to [`GATHER`] and sent as one statement, consecutive
+//! events of one app merged into one message: at moderate load a publish would otherwise cost
+//! PostgreSQL a statement and a transaction of its own, whether or not anyone listens.
 
 use super::hub::ListenerHub;
 use hooklayer_core::ids::{AppId, EventId};
@@ -18,6 +22,13 @@ use tokio_util::sync::CancellationToken;
 /// Announcements waiting to be sent; beyond this they are dropped (best-effort streams must
 /// never hold up a publish).
 const OUTBOX: usize = 1024;
+
+/// How long the relay waits for more announcements after the first before sending them
+/// together: what a stream in another process may lag behind a publish, at most, for it.
+const GATHER: Duration = Duration::from_millis(20);
+
+/// The most announcements sent in one statement.
+const BATCH: usize = 256;
 
 /// What this process tells the others.
 #[derive(Debug)]
@@ -78,11 +89,15 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            Some(announcement) = outbox.recv() => {
-                for message in encode(&origin, &announcement) {
-                    if let Err(error) = store.announce(&message).await {
-                        tracing::warn!(%error, "announcing to other processes' listener streams failed");
-                    }
+            Some(first) = outbox.recv() => {
+                let mut batch = vec![first];
+                gather_more(&mut outbox, &mut batch).await;
+                let messages: Vec<String> = merge(batch)
+                    .iter()
+                    .flat_map(|announcement| encode(&origin, announcement))
+                    .collect();
+                if let Err(error) = store.announce(&messages).await {
+                    tracing::warn!(%error, "announcing to other processes' listener streams failed");
                 }
             }
             received = store.next_announcement() => match received {
@@ -94,6 +109,36 @@ pub async fn run(
             },
         }
     }
+}
+
+/// Adds what arrives within [`GATHER`] to `batch`, up to [`BATCH`]; returns at once when the
+/// outbox closes.
+async fn gather_more(outbox: &mut mpsc::Receiver<Announcement>, batch: &mut Vec<Announcement>) {
+    let until = tokio::time::Instant::now() + GATHER;
+    while batch.len() < BATCH {
+        let room = BATCH - batch.len();
+        match tokio::time::timeout_at(until, outbox.recv_many(batch, room)).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Consecutive events of one app as one announcement, in their order (a deletion between two
+/// keeps them apart, so a stream never sees an event announced after its app's deletion).
+fn merge(batch: Vec<Announcement>) -> Vec<Announcement> {
+    let mut merged: Vec<Announcement> = Vec::with_capacity(batch.len());
+    for announcement in batch {
+        match (merged.last_mut(), announcement) {
+            (Some(Announcement::Events(last_app, ids)), Announcement::Events(app, more))
+                if *last_app == app =>
+            {
+                ids.extend(more);
+            }
+            (_, announcement) => merged.push(announcement),
+        }
+    }
+    merged
 }
 
 /// The announcement as messages under [`MAX_ANNOUNCEMENT`] bytes each.
@@ -150,6 +195,58 @@ async fn apply(store: &dyn Store, hub: &ListenerHub, origin: &str, message: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consecutive_events_of_one_app_are_merged_in_order() {
+        let (a, b) = (AppId::new(), AppId::new());
+        let ids: Vec<EventId> = (0..4).map(|_| EventId::new()).collect();
+        let merged = merge(vec![
+            Announcement::Events(a, vec![ids[0]]),
+            Announcement::Events(a, vec![ids[1]]),
+            Announcement::Events(b, vec![ids[2]]),
+            Announcement::AppDeleted(b),
+            Announcement::Events(a, vec![ids[3]]),
+        ]);
+        let shapes: Vec<String> = merged
+            .iter()
+            .map(|m| match m {
+                Announcement::Events(app, ids) => format!("{app} {ids:?}"),
+                Announcement::AppDeleted(app) => format!("{app} deleted"),
+            })
+            .collect();
+        assert_eq!(
+            shapes,
+            vec![
+                format!("{a} {:?}", vec![ids[0], ids[1]]),
+                format!("{b} {:?}", vec![ids[2]]),
+                format!("{b} deleted"),
+                format!("{a} {:?}", vec![ids[3]]),
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn announcements_within_the_gathering_window_are_sent_together() {
+        let (tx, mut rx) = mpsc::channel(OUTBOX);
+        let app = AppId::new();
+        let sender = tokio::spawn(async move {
+            for at in [5, 15, 30] {
+                tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_millis(at))
+                    .await;
+                tx.send(Announcement::Events(app, vec![EventId::new()]))
+                    .await
+                    .expect("relay side open");
+            }
+        });
+        let first = rx.recv().await.expect("first announcement");
+        let mut batch = vec![first];
+        gather_more(&mut rx, &mut batch).await;
+        // Sent 5 ms and 20 ms after start: the second (15 ms after the first) joins it, the
+        // third (30 ms after the second) is past the window.
+        assert_eq!(batch.len(), 2);
+        assert!(rx.recv().await.is_some());
+        sender.await.expect("sender finished");
+    }
 
     #[test]
     fn large_announcements_are_split_under_the_notification_limit() {

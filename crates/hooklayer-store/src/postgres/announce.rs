@@ -12,12 +12,21 @@ use hooklayer_core::ids::{AppId, EventId};
 /// The channel of announcements.
 const CHANNEL: &str = "hooklayer_listen";
 
-pub(super) async fn announce(s: &PgStore, message: &str) -> StoreResult<()> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(message)
-        .execute(&s.pool)
-        .await?;
+pub(super) async fn announce(s: &PgStore, messages: &[String]) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    // One statement, one transaction: the notifications go out together at its commit, in
+    // the array's order.
+    sqlx::query(
+        "SELECT pg_notify($1, message)
+         FROM unnest($2::text[]) WITH ORDINALITY AS sent(message, position)
+         ORDER BY position",
+    )
+    .bind(CHANNEL)
+    .bind(messages)
+    .execute(&s.pool)
+    .await?;
     Ok(())
 }
 

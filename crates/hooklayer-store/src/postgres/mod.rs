@@ -440,8 +440,8 @@ impl Store for PgStore {
     ) -> StoreResult<u64> {
         retrying_deadlocks(|| log::replay(self, app, webhook, since, scope, now)).await
     }
-    async fn announce(&self, message: &str) -> StoreResult<()> {
-        announce::announce(self, message).await
+    async fn announce(&self, messages: &[String]) -> StoreResult<()> {
+        announce::announce(self, messages).await
     }
     async fn next_announcement(&self) -> StoreResult<String> {
         announce::next(self).await
