@@ -77,6 +77,13 @@ pub enum ClaimLane {
 /// delivery stays within it unless this many others became due between two claims.
 pub const FRESH_WINDOW: u32 = 1024;
 
+/// How many of the longest due deliveries [`ClaimLane::OldestDue`] looks through while the
+/// claim skips saturated webhooks. PERFORMANCE: without the bound, a saturated webhook's
+/// due backlog (a receiver back after an outage: a million rows) was walked on every claim
+/// round that skipped it, to find nothing; with it, the other webhooks' due deliveries are
+/// looked up webhook by webhook only when the window holds too few of them and is full.
+pub const SKIP_WINDOW: u32 = 4096;
+
 /// Everything a worker needs to send one delivery attempt.
 #[derive(Clone, Debug)]
 pub struct ClaimedDelivery {

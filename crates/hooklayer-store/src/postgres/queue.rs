@@ -228,6 +228,47 @@ impl<'a> Deliveries<'a> {
 /// A claim slower than this suggests stale planner statistics.
 const SLOW_CLAIM: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Due deliveries of active webhooks with default delivery settings (`$2`: now), skipped
+/// webhooks included (see [`claim_due`]).
+const DUE: &str = "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+     WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.status = 'active' AND w.shaped = 0";
+
+/// Locks the deliveries `pick` names, passing over those another worker holds, and only
+/// while they are still due.
+fn lock_picked(pick: &str) -> String {
+    format!(
+        "SELECT d.request_id FROM deliveries d
+         WHERE d.request_id = ANY(ARRAY({pick}))
+           AND d.status = 'pending' AND d.next_attempt_at <= $2
+         FOR UPDATE OF d SKIP LOCKED"
+    )
+}
+
+/// The pick of [`ClaimLane::OldestDue`] while webhooks (`$3`) are skipped: the
+/// [`SKIP_WINDOW`] longest due deliveries without the skipped webhooks' (`near`); only when
+/// that window is full and holds fewer than the limit (`$4`) are the other webhooks' due
+/// deliveries looked up webhook by webhook (`far`), whatever the skipped webhooks have due.
+fn oldest_due_skipping() -> String {
+    format!(
+        "WITH win AS MATERIALIZED (
+             SELECT d.request_id, d.webhook_id, d.next_attempt_at {DUE}
+             ORDER BY d.next_attempt_at LIMIT {SKIP_WINDOW}),
+         near AS MATERIALIZED (
+             SELECT request_id, next_attempt_at FROM win WHERE webhook_id <> ALL($3)
+             ORDER BY next_attempt_at LIMIT $4),
+         far AS (
+             SELECT x.request_id, x.next_attempt_at FROM webhooks w CROSS JOIN LATERAL (
+                 SELECT d.request_id, d.next_attempt_at FROM deliveries d
+                 WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $2
+                 ORDER BY d.next_attempt_at LIMIT $4) x
+             WHERE (SELECT count(*) FROM win) = {SKIP_WINDOW} AND (SELECT count(*) FROM near) < $4
+               AND w.status = 'active' AND w.shaped = 0 AND w.id <> ALL($3)
+             ORDER BY x.next_attempt_at LIMIT $4)
+         SELECT request_id FROM (SELECT * FROM near UNION SELECT * FROM far) picked
+         ORDER BY next_attempt_at LIMIT $4"
+    )
+}
+
 pub(super) async fn claim_due(
     s: &PgStore,
     claim: &Claim,
@@ -238,26 +279,26 @@ pub(super) async fn claim_due(
     // over rows another worker is claiming right now. A row another worker claimed and
     // committed meanwhile is re-checked after locking and no longer due. MATERIALIZED runs
     // the pick exactly once, so the update touches exactly the rows it locked.
-    const DUE: &str = "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.status = 'active'
-           AND w.shaped = 0 AND d.webhook_id <> ALL($3)";
+    // Without a skipped webhook the oldest due are locked as the walk finds them. With one,
+    // every lane bounds its walk of the due rows before it leaves the skipped webhooks out
+    // (a skipped webhook's due backlog may be a million rows), and locks what it picked by
+    // primary key (an array, so the planner never hashes the whole table against the
+    // window), due-ness re-checked once locked.
+    let skipping = !claim.skip_webhooks.is_empty();
     let pick = match lane {
-        ClaimLane::OldestDue => format!(
-            "SELECT d.request_id {DUE} ORDER BY d.next_attempt_at LIMIT $4 FOR UPDATE OF d SKIP LOCKED"
+        // ($3, empty here, is named so that every lane's statement has the same parameters.)
+        ClaimLane::OldestDue if !skipping => format!(
+            "SELECT d.request_id {DUE} AND d.webhook_id <> ALL($3)
+             ORDER BY d.next_attempt_at LIMIT $4 FOR UPDATE OF d SKIP LOCKED"
         ),
-        // The window walks deliveries_due backwards from now without locking; its first
-        // attempts are then locked by primary key (an array, so the planner never hashes
-        // the whole table against the window), their due-ness re-checked once locked.
-        ClaimLane::NewestFirstAttempts => format!(
-            "SELECT d.request_id FROM deliveries d
-             WHERE d.request_id = ANY(ARRAY(
-                 SELECT x.request_id FROM (
-                     SELECT d.request_id, d.attempts_made, d.next_attempt_at {DUE}
-                     ORDER BY d.next_attempt_at DESC LIMIT {FRESH_WINDOW}) x
-                 WHERE x.attempts_made = 0 ORDER BY x.next_attempt_at DESC LIMIT $4))
-               AND d.status = 'pending' AND d.next_attempt_at <= $2
-             FOR UPDATE OF d SKIP LOCKED"
-        ),
+        ClaimLane::OldestDue => lock_picked(&oldest_due_skipping()),
+        ClaimLane::NewestFirstAttempts => lock_picked(&format!(
+            "SELECT x.request_id FROM (
+                 SELECT d.request_id, d.webhook_id, d.attempts_made, d.next_attempt_at {DUE}
+                 ORDER BY d.next_attempt_at DESC LIMIT {FRESH_WINDOW}) x
+             WHERE x.attempts_made = 0 AND x.webhook_id <> ALL($3)
+             ORDER BY x.next_attempt_at DESC LIMIT $4"
+        )),
     };
     let sql = format!(
         "WITH picked AS MATERIALIZED ({pick})

@@ -186,20 +186,43 @@ pub(crate) async fn begin_on(writer: &SqlitePool) -> StoreResult<Transaction<'st
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// Runs PASSIVE checkpoints (they never block the writer or readers) until aborted. A failed
-/// checkpoint is retried at the next tick; the WAL only grows meanwhile.
+/// WAL frames (pages of 4 KiB plus a header) beyond which the checkpointer starts the WAL
+/// over: 128 MiB.
+const WAL_RESET_FRAMES: i64 = 32_768;
+
+/// Runs checkpoints (see [`checkpoint_once`]) until aborted. A failed checkpoint is retried at
+/// the next tick; the WAL only grows meanwhile.
 async fn checkpoint_loop(checkpointer: SqlitePool) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&checkpointer)
-            .await
-        {
+        if let Err(e) = checkpoint_once(&checkpointer, WAL_RESET_FRAMES).await {
             tracing::debug!(error = %e, "WAL checkpoint failed; retrying at the next tick");
         }
     }
+}
+
+/// A PASSIVE checkpoint (it never blocks the writer or readers), then, when the WAL holds
+/// more than `reset_frames` frames and that one copied them all back, a TRUNCATE checkpoint.
+///
+/// Under a continuous write load a passive checkpoint never finds the WAL wholly copied back
+/// before the next commit appends to it, so SQLite never starts the WAL over and the file
+/// grows without bound: 13 GB while a million deliveries were queued for a receiver that was
+/// down, with readers slowing as the WAL index grew. TRUNCATE waits for the writer's
+/// transaction in progress and holds the next one back while it copies what came since the
+/// passive checkpoint (a few milliseconds of writes) and empties the file: one short stall of
+/// the writer per `reset_frames` frames written.
+async fn checkpoint_once(checkpointer: &SqlitePool, reset_frames: i64) -> StoreResult<()> {
+    let (busy, in_wal, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(checkpointer)
+        .await?;
+    if busy == 0 && in_wal > reset_frames && copied == in_wal {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(checkpointer)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn run_migrations(pool: &SqlitePool, migrations: &[Migration]) -> StoreResult<()> {
@@ -495,6 +518,47 @@ pub(crate) fn placeholders(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_wal_past_the_reset_size_is_started_over_and_a_smaller_one_is_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wal.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()), SqliteSync::Full)
+            .await
+            .expect("open");
+        let wal = dir.path().join("wal.db-wal");
+        let wal_bytes = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        sqlx::query("CREATE TABLE filler (body BLOB NOT NULL)")
+            .execute(&store.writer)
+            .await
+            .expect("create");
+        // About 60 pages of WAL.
+        for _ in 0..60 {
+            sqlx::query("INSERT INTO filler VALUES (zeroblob(4000))")
+                .execute(&store.writer)
+                .await
+                .expect("insert");
+        }
+        let written = wal_bytes();
+
+        checkpoint_once(&store.checkpointer, 10_000)
+            .await
+            .expect("checkpoint");
+        let below_reset = wal_bytes();
+        checkpoint_once(&store.checkpointer, 10)
+            .await
+            .expect("checkpoint");
+        let past_reset = wal_bytes();
+
+        assert!(written > 60 * 4096, "the WAL grew: {written} bytes");
+        assert_eq!(below_reset, written, "a passive checkpoint keeps the file");
+        assert_eq!(past_reset, 0, "past the reset size the WAL is emptied");
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM filler")
+            .fetch_one(&store.reader)
+            .await
+            .expect("count");
+        assert_eq!(rows, 60);
+    }
 
     #[tokio::test]
     async fn the_chosen_synchronous_level_reaches_the_writer() {

@@ -19,46 +19,78 @@ pub(super) fn value_rows(rows: usize, columns: usize) -> String {
     vec![one; rows].join(", ")
 }
 
+/// Due deliveries of active webhooks with default delivery settings (`$2`: now), skipped
+/// webhooks included: every lane bounds its walk of them before it leaves the skipped
+/// webhooks out, so a claim never walks a skipped webhook's whole due backlog.
+const DUE: &str = "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+     WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.status = 'active' AND w.shaped = 0";
+
+/// The pick of [`ClaimLane::OldestDue`] while `skip` (a list of parameters) is skipped:
+/// the [`SKIP_WINDOW`] longest due deliveries without the skipped webhooks' (`near`); only
+/// when that window is full and holds fewer than the limit (`$3`) are the other webhooks'
+/// due deliveries looked up webhook by webhook (`far`: the webhooks table drives the join,
+/// each webhook's pending deliveries found through `deliveries_open`), whatever the skipped
+/// webhooks have due.
+fn oldest_due_skipping(skip: &str) -> String {
+    format!(
+        "WITH win AS MATERIALIZED (
+             SELECT d.request_id, d.webhook_id, d.next_attempt_at {DUE}
+             ORDER BY d.next_attempt_at LIMIT {SKIP_WINDOW}),
+         near AS MATERIALIZED (
+             SELECT request_id FROM win WHERE webhook_id NOT IN ({skip})
+             ORDER BY next_attempt_at LIMIT $3),
+         far AS (
+             SELECT d.request_id FROM webhooks w CROSS JOIN deliveries d
+             WHERE (SELECT count(*) FROM win) = {SKIP_WINDOW} AND (SELECT count(*) FROM near) < $3
+               AND w.status = 'active' AND w.shaped = 0 AND w.id NOT IN ({skip})
+               AND d.webhook_id = w.id AND d.status = 'pending' AND d.status <> 'succeeded'
+               AND d.next_attempt_at <= $2
+             ORDER BY d.next_attempt_at LIMIT $3)
+         SELECT request_id FROM near UNION SELECT request_id FROM far"
+    )
+}
+
 pub(super) async fn claim_due(
     s: &SqliteStore,
     claim: &Claim,
     lane: ClaimLane,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
-    let skip = if claim.skip_webhooks.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "AND d.webhook_id NOT IN ({})",
-            placeholders(claim.skip_webhooks.len())
-        )
-    };
-    let due = format!(
-        "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.status = 'active' AND w.shaped = 0 {skip}"
-    );
-    let pick = match lane {
-        ClaimLane::OldestDue => {
-            format!("SELECT d.request_id {due} ORDER BY d.next_attempt_at LIMIT ?")
+    // $1 lease end, $2 now, $3 limit, $4… the skipped webhooks.
+    let skip = (!claim.skip_webhooks.is_empty()).then(|| {
+        (4..4 + claim.skip_webhooks.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let pick = match (lane, &skip) {
+        (ClaimLane::OldestDue, None) => {
+            format!("SELECT d.request_id {DUE} ORDER BY d.next_attempt_at LIMIT $3")
         }
-        // The window walks deliveries_due backwards from now; only its first attempts qualify.
-        ClaimLane::NewestFirstAttempts => format!(
+        (ClaimLane::OldestDue, Some(skip)) => oldest_due_skipping(skip),
+        // The window walks deliveries_due backwards from now; only its first attempts of
+        // webhooks not skipped qualify.
+        (ClaimLane::NewestFirstAttempts, skip) => format!(
             "SELECT request_id FROM (
-                 SELECT d.request_id, d.attempts_made, d.next_attempt_at {due}
+                 SELECT d.request_id, d.webhook_id, d.attempts_made, d.next_attempt_at {DUE}
                  ORDER BY d.next_attempt_at DESC LIMIT {FRESH_WINDOW})
-             WHERE attempts_made = 0 ORDER BY next_attempt_at DESC LIMIT ?"
+             WHERE attempts_made = 0 {} ORDER BY next_attempt_at DESC LIMIT $3",
+            skip.as_ref()
+                .map(|skip| format!("AND webhook_id NOT IN ({skip})"))
+                .unwrap_or_default()
         ),
     };
     let claim_sql = format!(
-        "UPDATE deliveries SET next_attempt_at = ? WHERE request_id IN ({pick}) RETURNING request_id"
+        "UPDATE deliveries SET next_attempt_at = $1 WHERE request_id IN ({pick}) RETURNING request_id"
     );
     let mut tx = begin_write(s).await?;
     let mut q = sqlx::query_scalar::<_, String>(&claim_sql)
         .bind(claim.lease_until.millis())
-        .bind(claim.now.millis());
+        .bind(claim.now.millis())
+        .bind(i64::from(claim.limit));
     for w in &claim.skip_webhooks {
         q = q.bind(w.to_string());
     }
-    let ids = q.bind(i64::from(claim.limit)).fetch_all(&mut *tx).await?;
+    let ids = q.fetch_all(&mut *tx).await?;
     if ids.is_empty() {
         tx.commit().await?;
         return Ok(Vec::new());

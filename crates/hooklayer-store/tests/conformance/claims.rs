@@ -10,6 +10,7 @@ conformance![
     a_claim_takes_at_most_its_limit_earliest_due_first,
     the_fresh_lane_takes_the_newest_first_attempts_and_never_retries,
     deliveries_of_skipped_webhooks_stay_queued,
+    a_skipped_webhooks_backlog_beyond_the_window_hides_no_other_due_delivery,
     deliveries_wait_while_their_webhook_is_not_active,
     a_release_makes_claimed_deliveries_due_now,
     next_due_is_the_earliest_pending_delivery_of_an_active_webhook,
@@ -175,6 +176,44 @@ async fn deliveries_of_skipped_webhooks_stay_queued(db: TestDb) {
         rest.iter().map(|c| c.webhook).collect::<Vec<_>>(),
         vec![busy.id]
     );
+}
+
+async fn a_skipped_webhooks_backlog_beyond_the_window_hides_no_other_due_delivery(db: TestDb) {
+    let store = &*db.store;
+    let app = new_app(store).await;
+    let busy = active_webhook(store, app).await;
+    // More due deliveries of the skipped webhook than a skipping claim looks through, all
+    // due before the other webhook's.
+    let backlog = SKIP_WINDOW as usize + 100;
+    let events: Vec<_> = (0..backlog)
+        .map(|_| event(EventType::MessageSent))
+        .collect();
+    for batch in events.chunks(100) {
+        store.ingest(app, batch, t(0)).await.unwrap();
+    }
+    let free = active_webhook(store, app).await;
+    publish(store, app, t(1)).await;
+    let skipping = Claim {
+        skip_webhooks: vec![busy.id],
+        ..claim_at(t(10), 10)
+    };
+
+    let oldest = store
+        .claim_due(&skipping, ClaimLane::OldestDue)
+        .await
+        .unwrap();
+    let unskipped = store
+        .claim_due(&claim_at(t(10), 10), ClaimLane::OldestDue)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        oldest.iter().map(|c| c.webhook).collect::<Vec<_>>(),
+        vec![free.id],
+        "the other webhook's delivery, found behind the skipped webhook's backlog"
+    );
+    assert_eq!(unskipped.len(), 10);
+    assert!(unskipped.iter().all(|c| c.webhook == busy.id));
 }
 
 async fn deliveries_wait_while_their_webhook_is_not_active(db: TestDb) {
