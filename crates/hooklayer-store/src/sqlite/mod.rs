@@ -110,15 +110,18 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options)
             .await?;
+        let turns = turns::WriterTurns::default();
         let checkpoints = Arc::new(AbortOnDrop(tokio::spawn(checkpoint_loop(
             checkpointer.clone(),
+            writer.clone(),
+            turns.clone(),
         ))));
         Ok(Self {
             writer,
             reader,
             checkpointer,
             checkpoints,
-            turns: turns::WriterTurns::default(),
+            turns,
         })
     }
 }
@@ -192,34 +195,42 @@ const WAL_RESET_FRAMES: i64 = 32_768;
 
 /// Runs checkpoints (see [`checkpoint_once`]) until aborted. A failed checkpoint is retried at
 /// the next tick; the WAL only grows meanwhile.
-async fn checkpoint_loop(checkpointer: SqlitePool) {
+async fn checkpoint_loop(checkpointer: SqlitePool, writer: SqlitePool, turns: turns::WriterTurns) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = checkpoint_once(&checkpointer, WAL_RESET_FRAMES).await {
+        if let Err(e) = checkpoint_once(&checkpointer, &writer, &turns, WAL_RESET_FRAMES).await {
             tracing::debug!(error = %e, "WAL checkpoint failed; retrying at the next tick");
         }
     }
 }
 
-/// A PASSIVE checkpoint (it never blocks the writer or readers), then, when the WAL holds
-/// more than `reset_frames` frames and that one copied them all back, a TRUNCATE checkpoint.
+/// A PASSIVE checkpoint on the checkpointer's connection (it never blocks the writer or
+/// readers), then, when the WAL holds more than `reset_frames` frames and that one copied
+/// them all back, a TRUNCATE checkpoint on the writer's connection, in a background turn.
 ///
 /// Under a continuous write load a passive checkpoint never finds the WAL wholly copied back
 /// before the next commit appends to it, so SQLite never starts the WAL over and the file
 /// grows without bound: 13 GB while a million deliveries were queued for a receiver that was
-/// down, with readers slowing as the WAL index grew. TRUNCATE waits for the writer's
-/// transaction in progress and holds the next one back while it copies what came since the
-/// passive checkpoint (a few milliseconds of writes) and empties the file: one short stall of
-/// the writer per `reset_frames` frames written.
-async fn checkpoint_once(checkpointer: &SqlitePool, reset_frames: i64) -> StoreResult<()> {
+/// down, with readers slowing as the WAL index grew and a restart reading it all. TRUNCATE
+/// copies what came since the passive checkpoint, waits for readers to leave the WAL and
+/// empties the file. It runs on the writer's own connection between two transactions (from
+/// another connection it polled for the write lock for seconds under load): writes wait for
+/// it once per `reset_frames` frames written, as they wait for a background write.
+async fn checkpoint_once(
+    checkpointer: &SqlitePool,
+    writer: &SqlitePool,
+    turns: &turns::WriterTurns,
+    reset_frames: i64,
+) -> StoreResult<()> {
     let (busy, in_wal, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(checkpointer)
         .await?;
     if busy == 0 && in_wal > reset_frames && copied == in_wal {
+        let _turn = turns.background_turn().await;
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(checkpointer)
+            .execute(writer)
             .await?;
     }
     Ok(())
@@ -541,11 +552,12 @@ mod tests {
         }
         let written = wal_bytes();
 
-        checkpoint_once(&store.checkpointer, 10_000)
+        let (checkpointer, writer, turns) = (&store.checkpointer, &store.writer, &store.turns);
+        checkpoint_once(checkpointer, writer, turns, 10_000)
             .await
             .expect("checkpoint");
         let below_reset = wal_bytes();
-        checkpoint_once(&store.checkpointer, 10)
+        checkpoint_once(checkpointer, writer, turns, 10)
             .await
             .expect("checkpoint");
         let past_reset = wal_bytes();
