@@ -14,9 +14,9 @@
 //! end-to-end rate of the same run.
 //!
 //! This scenario's `serve` retries every [`RETRY_EVERY`] (instead of the default schedule's
-//! growing delays), and the bench waits that long (plus jitter) before the restart, so every
-//! delivery is due when the restarted process starts: the drain measures the process, not the
-//! retry schedule.
+//! growing delays), and the bench waits that long (plus jitter), and at least the lease of
+//! what the stopped process had claimed, before the restart, so every delivery is due when
+//! the restarted process starts: the drain measures the process, not the retry schedule.
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,8 @@ use crate::report::{human, mib, Figure};
 const RETRY_EVERY: Duration = Duration::from_secs(10);
 /// Retries before a delivery would fail: far more than a run of this scenario lasts.
 const RETRIES: usize = 120;
+/// hooklayer's default `HOOKLAYER_LEASE`: how long the stopped process's claims stay taken.
+const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// `HOOKLAYER_RETRY_SCHEDULE` of this scenario.
 fn retry_schedule() -> String {
@@ -70,8 +72,10 @@ pub async fn run(bench: &mut Bench, backend: &Backend) -> Result<()> {
 
     let Instance { server, db, .. } = instance;
     let queued_peak = server.stop().await;
-    // Every delivery's next attempt is at most RETRY_EVERY + 10 % jitter after its last.
-    tokio::time::sleep(RETRY_EVERY + RETRY_EVERY / 10 + Duration::from_secs(1)).await;
+    // Every delivery's next attempt is at most RETRY_EVERY + 10 % jitter after its last, and
+    // what the stopped process had claimed is due again when its lease runs out.
+    let due_again = (RETRY_EVERY + RETRY_EVERY / 10).max(DEFAULT_LEASE);
+    tokio::time::sleep(due_again + Duration::from_secs(1)).await;
     let back = Receiver::start_at(bench.tls_server.clone(), receiver_addr).await?;
     eprintln!("  the receiver is back; restarting serve");
     let drained =

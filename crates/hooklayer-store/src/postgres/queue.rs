@@ -233,16 +233,22 @@ const SLOW_CLAIM: std::time::Duration = std::time::Duration::from_millis(100);
 const DUE: &str = "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
      WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND w.status = 'active' AND w.shaped = 0";
 
-/// Locks the deliveries `pick` names, passing over those another worker holds, and only
-/// while they are still due.
-fn lock_picked(pick: &str) -> String {
+/// Locks up to the limit (`$4`) of the deliveries `pick` names, taken in `order` of their
+/// due time, passing over those another worker holds, and only while they are still due.
+/// The picks name up to [`PICK_SPARE`] times the limit: workers claiming at once pick from
+/// the same window unlocked, and the spare lets each lock a full batch past the others'.
+fn lock_picked(pick: &str, order: &str) -> String {
     format!(
         "SELECT d.request_id FROM deliveries d
          WHERE d.request_id = ANY(ARRAY({pick}))
            AND d.status = 'pending' AND d.next_attempt_at <= $2
+         ORDER BY d.next_attempt_at {order} LIMIT $4
          FOR UPDATE OF d SKIP LOCKED"
     )
 }
+
+/// How many times the limit a skipping pick names (see [`lock_picked`]).
+const PICK_SPARE: u32 = 4;
 
 /// The pick of [`ClaimLane::OldestDue`] while webhooks (`$3`) are skipped: the
 /// [`SKIP_WINDOW`] longest due deliveries without the skipped webhooks' (`near`); only when
@@ -255,17 +261,17 @@ fn oldest_due_skipping() -> String {
              ORDER BY d.next_attempt_at LIMIT {SKIP_WINDOW}),
          near AS MATERIALIZED (
              SELECT request_id, next_attempt_at FROM win WHERE webhook_id <> ALL($3)
-             ORDER BY next_attempt_at LIMIT $4),
+             ORDER BY next_attempt_at LIMIT {PICK_SPARE} * $4),
          far AS (
              SELECT x.request_id, x.next_attempt_at FROM webhooks w CROSS JOIN LATERAL (
                  SELECT d.request_id, d.next_attempt_at FROM deliveries d
                  WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $2
-                 ORDER BY d.next_attempt_at LIMIT $4) x
+                 ORDER BY d.next_attempt_at LIMIT {PICK_SPARE} * $4) x
              WHERE (SELECT count(*) FROM win) = {SKIP_WINDOW} AND (SELECT count(*) FROM near) < $4
                AND w.status = 'active' AND w.shaped = 0 AND w.id <> ALL($3)
-             ORDER BY x.next_attempt_at LIMIT $4)
+             ORDER BY x.next_attempt_at LIMIT {PICK_SPARE} * $4)
          SELECT request_id FROM (SELECT * FROM near UNION SELECT * FROM far) picked
-         ORDER BY next_attempt_at LIMIT $4"
+         ORDER BY next_attempt_at LIMIT {PICK_SPARE} * $4"
     )
 }
 
@@ -291,14 +297,17 @@ pub(super) async fn claim_due(
             "SELECT d.request_id {DUE} AND d.webhook_id <> ALL($3)
              ORDER BY d.next_attempt_at LIMIT $4 FOR UPDATE OF d SKIP LOCKED"
         ),
-        ClaimLane::OldestDue => lock_picked(&oldest_due_skipping()),
-        ClaimLane::NewestFirstAttempts => lock_picked(&format!(
-            "SELECT x.request_id FROM (
-                 SELECT d.request_id, d.webhook_id, d.attempts_made, d.next_attempt_at {DUE}
-                 ORDER BY d.next_attempt_at DESC LIMIT {FRESH_WINDOW}) x
-             WHERE x.attempts_made = 0 AND x.webhook_id <> ALL($3)
-             ORDER BY x.next_attempt_at DESC LIMIT $4"
-        )),
+        ClaimLane::OldestDue => lock_picked(&oldest_due_skipping(), "ASC"),
+        ClaimLane::NewestFirstAttempts => lock_picked(
+            &format!(
+                "SELECT x.request_id FROM (
+                     SELECT d.request_id, d.webhook_id, d.attempts_made, d.next_attempt_at {DUE}
+                     ORDER BY d.next_attempt_at DESC LIMIT {FRESH_WINDOW}) x
+                 WHERE x.attempts_made = 0 AND x.webhook_id <> ALL($3)
+                 ORDER BY x.next_attempt_at DESC LIMIT {PICK_SPARE} * $4"
+            ),
+            "DESC",
+        ),
     };
     let sql = format!(
         "WITH picked AS MATERIALIZED ({pick})

@@ -77,7 +77,7 @@ impl SqliteStore {
                 SqliteSync::Full => SqliteSynchronous::Full,
                 SqliteSync::Normal => SqliteSynchronous::Normal,
             })
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         // PERFORMANCE: by default sqlx pings every connection it hands out, a round trip to
         // the connection's thread before each use; a local file's connection does not go stale.
@@ -193,6 +193,11 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// over: 128 MiB.
 const WAL_RESET_FRAMES: i64 = 32_768;
 
+/// How long a connection waits for a lock another holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the WAL reset waits for readers to leave the WAL; it holds the writer meanwhile.
+const RESET_BUSY_TIMEOUT: Duration = Duration::from_millis(50);
+
 /// Runs checkpoints (see [`checkpoint_once`]) until aborted. A failed checkpoint is retried at
 /// the next tick; the WAL only grows meanwhile.
 async fn checkpoint_loop(checkpointer: SqlitePool, writer: SqlitePool, turns: turns::WriterTurns) {
@@ -214,8 +219,8 @@ async fn checkpoint_loop(checkpointer: SqlitePool, writer: SqlitePool, turns: tu
 /// before the next commit appends to it, so SQLite never starts the WAL over and the file
 /// grows without bound: 13 GB while a million deliveries were queued for a receiver that was
 /// down, with readers slowing as the WAL index grew and a restart reading it all. TRUNCATE
-/// copies what came since the passive checkpoint, waits for readers to leave the WAL and
-/// empties the file. It runs on the writer's own connection between two transactions (from
+/// copies what came since the passive checkpoint, waits (briefly) for readers to leave the
+/// WAL and empties the file. It runs on the writer's own connection between two transactions (from
 /// another connection it polled for the write lock for seconds under load): writes wait for
 /// it once per `reset_frames` frames written, as they wait for a background write.
 async fn checkpoint_once(
@@ -229,9 +234,23 @@ async fn checkpoint_once(
         .await?;
     if busy == 0 && in_wal > reset_frames && copied == in_wal {
         let _turn = turns.background_turn().await;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(writer)
+        let mut conn = writer.acquire().await?;
+        // A long read in the WAL (the orphan search, a dashboard count) would hold every write
+        // back for the whole busy timeout: wait briefly, else try again at the next tick (the
+        // checkpoint then answers "busy" rather than failing).
+        let set = |timeout: Duration| format!("PRAGMA busy_timeout = {}", timeout.as_millis());
+        sqlx::query(&set(RESET_BUSY_TIMEOUT))
+            .execute(&mut *conn)
             .await?;
+        let reset = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await;
+        if let Err(e) = sqlx::query(&set(BUSY_TIMEOUT)).execute(&mut *conn).await {
+            // Never hand the writer back with the short timeout.
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        reset?;
     }
     Ok(())
 }

@@ -37,16 +37,17 @@ fn oldest_due_skipping(skip: &str) -> String {
              SELECT d.request_id, d.webhook_id, d.next_attempt_at {DUE}
              ORDER BY d.next_attempt_at LIMIT {SKIP_WINDOW}),
          near AS MATERIALIZED (
-             SELECT request_id FROM win WHERE webhook_id NOT IN ({skip})
+             SELECT request_id, next_attempt_at FROM win WHERE webhook_id NOT IN ({skip})
              ORDER BY next_attempt_at LIMIT $3),
          far AS (
-             SELECT d.request_id FROM webhooks w CROSS JOIN deliveries d
+             SELECT d.request_id, d.next_attempt_at FROM webhooks w CROSS JOIN deliveries d
              WHERE (SELECT count(*) FROM win) = {SKIP_WINDOW} AND (SELECT count(*) FROM near) < $3
                AND w.status = 'active' AND w.shaped = 0 AND w.id NOT IN ({skip})
                AND d.webhook_id = w.id AND d.status = 'pending' AND d.status <> 'succeeded'
                AND d.next_attempt_at <= $2
              ORDER BY d.next_attempt_at LIMIT $3)
-         SELECT request_id FROM near UNION SELECT request_id FROM far"
+         SELECT request_id FROM (SELECT * FROM near UNION SELECT * FROM far)
+         ORDER BY next_attempt_at LIMIT $3"
     )
 }
 
