@@ -39,9 +39,11 @@ pub(super) async fn ingest(
     .iter()
     .map(IngestHook::read)
     .collect::<StoreResult<Vec<_>>>()?;
-    let targets = |event: &NewEvent| -> Vec<&IngestHook> {
-        hooks.iter().filter(|hook| hook.subscribes(event)).collect()
-    };
+    // The webhooks each event goes to, by its position in `events`.
+    let targets: Vec<Vec<&IngestHook>> = events
+        .iter()
+        .map(|event| hooks.iter().filter(|hook| hook.subscribes(event)).collect())
+        .collect();
 
     // 1. Insert the events; RETURNING names the ones that were new (the rest already existed,
     //    or repeat an id earlier in this batch). When all of them may be new, their
@@ -50,7 +52,8 @@ pub(super) async fn ingest(
     //    they always take step 3.
     let all_deliveries: Vec<(&NewEvent, &IngestHook)> = events
         .iter()
-        .flat_map(|event| targets(event).into_iter().map(move |hook| (event, hook)))
+        .zip(&targets)
+        .flat_map(|(event, hooks)| hooks.iter().map(move |hook| (event, *hook)))
         .collect();
     let unique: HashSet<_> = events.iter().map(|e| e.id).collect();
     let one_trip = unique.len() == events.len()
@@ -59,9 +62,12 @@ pub(super) async fn ingest(
         && !all_deliveries.iter().any(|(_, hook)| hook.shaped);
     let mut picker = HandoffPicker::new(handoff, app, now);
     let mut inserted: HashSet<String> = HashSet::with_capacity(events.len());
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+    let chunks = events
+        .chunks(ROWS_PER_STATEMENT)
+        .zip(targets.chunks(ROWS_PER_STATEMENT));
+    for (chunk, fan_out) in chunks {
         let mut script = Script::default();
-        push_events(&mut script, &app_id, chunk, &targets, now);
+        push_events(&mut script, &app_id, chunk, fan_out, now);
         if one_trip {
             let only_if_all_new = Some(events.len());
             let mut no_lines = LinePlaces::default();
@@ -87,16 +93,16 @@ pub(super) async fn ingest(
     // 2. Answer each event in order: new ones with their fan-out, repeats with the first answer.
     let mut answers = Vec::with_capacity(events.len());
     let mut first: HashMap<String, IngestAnswer> = HashMap::new();
-    let mut new_events: Vec<&NewEvent> = Vec::with_capacity(events.len());
+    let mut new_events: Vec<(&NewEvent, &[&IngestHook])> = Vec::with_capacity(events.len());
     let mut stored: Vec<String> = Vec::new();
-    for event in events {
+    for (event, hooks) in events.iter().zip(&targets) {
         let id = event.id.to_string();
         if let Some(answer) = first.get(&id) {
             answers.push(Some(answer.clone()));
         } else if inserted.contains(&id) {
-            let answer = IngestAnswer::first(event, targets(event).len());
+            let answer = IngestAnswer::first(event, hooks.len());
             first.insert(id, answer.clone());
-            new_events.push(event);
+            new_events.push((event, hooks));
             answers.push(Some(answer));
         } else {
             stored.push(id);
@@ -125,7 +131,7 @@ pub(super) async fn ingest(
     } else {
         new_events
             .iter()
-            .flat_map(|event| targets(event).into_iter().map(move |hook| (*event, hook)))
+            .flat_map(|(event, hooks)| hooks.iter().map(move |hook| (*event, *hook)))
             .collect()
     };
     let mut lines = LinePlaces::default();
@@ -173,12 +179,13 @@ pub(super) async fn ingest(
     })
 }
 
-/// Appends the insert of `events` (`RETURNING` the ids of the new ones).
+/// Appends the insert of `events` (`RETURNING` the ids of the new ones); `fan_out` holds
+/// each event's webhooks, by position.
 fn push_events<'a>(
     script: &mut Script<'a>,
     app_id: &str,
     events: &'a [NewEvent],
-    targets: &impl Fn(&NewEvent) -> Vec<&'a IngestHook>,
+    fan_out: &[Vec<&IngestHook>],
     now: Timestamp,
 ) {
     script.statement(&format!(
@@ -186,7 +193,7 @@ fn push_events<'a>(
          VALUES {} ON CONFLICT DO NOTHING RETURNING id",
         value_rows(events.len(), 7)
     ));
-    for event in events {
+    for (event, hooks) in events.iter().zip(fan_out) {
         script
             .bind(app_id.to_owned())
             .bind(event.id.to_string())
@@ -194,7 +201,7 @@ fn push_events<'a>(
             .bind(event.created_at.millis())
             .bind(now.millis())
             .bind(event.payload_prefix.as_str())
-            .bind(targets(event).len() as i64);
+            .bind(hooks.len() as i64);
     }
 }
 

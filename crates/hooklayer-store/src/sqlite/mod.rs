@@ -220,9 +220,9 @@ async fn checkpoint_loop(checkpointer: SqlitePool, writer: SqlitePool, turns: tu
 /// grows without bound: 13 GB while a million deliveries were queued for a receiver that was
 /// down, with readers slowing as the WAL index grew and a restart reading it all. TRUNCATE
 /// copies what came since the passive checkpoint, waits (briefly) for readers to leave the
-/// WAL and empties the file. It runs on the writer's own connection between two transactions (from
-/// another connection it polled for the write lock for seconds under load): writes wait for
-/// it once per `reset_frames` frames written, as they wait for a background write.
+/// WAL and empties the file. It runs on the writer's own connection between two transactions
+/// (from another connection it polled for the write lock for seconds under load): writes wait
+/// for it once per `reset_frames` frames written, as they wait for a background write.
 async fn checkpoint_once(
     checkpointer: &SqlitePool,
     writer: &SqlitePool,

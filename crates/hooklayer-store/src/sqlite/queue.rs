@@ -30,7 +30,8 @@ const DUE: &str = "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
 /// when that window is full and holds fewer than the limit (`$3`) are the other webhooks'
 /// due deliveries looked up webhook by webhook (`far`: the webhooks table drives the join,
 /// each webhook's pending deliveries found through `deliveries_open`), whatever the skipped
-/// webhooks have due.
+/// webhooks have due. `far`'s `d.status <> 'succeeded'`, implied by `'pending'`, is there so
+/// that SQLite sees it may use that partial index.
 fn oldest_due_skipping(skip: &str) -> String {
     format!(
         "WITH win AS MATERIALIZED (
